@@ -1,0 +1,96 @@
+"""Plain data shared by every stage: the normalised `Signal` and the pieces around it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Kind = Literal["review", "ticket", "message", "mention", "survey"]
+ScoreType = Literal["nps", "csat", "ces"]
+KINDS: tuple[str, ...] = ("review", "ticket", "message", "mention", "survey")
+
+# Inclusive bounds of each survey scale (standard definitions, see docs/commands.md).
+SCORE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+def to_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """The storage form of a time: ISO-8601 UTC with a `Z`, sortable as text."""
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=320)
+    handle: str | None = Field(default=None, max_length=320)
+
+    @field_validator("name", "email", "handle")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+
+class Signal(BaseModel):
+    """One experience signal, whatever channel it came from.
+
+    `external_id` is the provider's id and, per source, the idempotency key.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    external_id: str = Field(min_length=1, max_length=300)
+    kind: Kind
+    text: str | None = Field(default=None, max_length=100_000)
+    title: str | None = Field(default=None, max_length=2_000)
+    rating: int | None = Field(default=None, ge=1, le=5)
+    score: float | None = None
+    score_type: ScoreType | None = None
+    author: Author = Field(default_factory=Author)
+    url: str | None = Field(default=None, max_length=4_000)
+    created_at: datetime | None = None
+    channel: str | None = Field(default=None, max_length=200)
+    # Groups signals about one conversation (a ticket id): later ones go in the first alert's thread.
+    thread_key: str | None = Field(default=None, max_length=300)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("external_id", "thread_key", mode="before")
+    @classmethod
+    def _ids_are_text(cls, v: Any) -> Any:
+        # Provider ids beyond 2**53 must stay exact, so ints become their decimal text.
+        if isinstance(v, bool):
+            raise ValueError("must be a string or integer id")
+        if isinstance(v, int):
+            return str(v)
+        return v
+
+    @field_validator("text", "title", "url", "channel")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return to_utc(v) if v is not None else None
+
+    @model_validator(mode="after")
+    def _needs_text_or_score(self) -> Signal:
+        if (self.score is None) != (self.score_type is None):
+            raise ValueError("score and score_type go together")
+        if self.score is not None and self.score_type is not None:
+            low, high = SCORE_RANGES[self.score_type]
+            if not low <= self.score <= high:
+                raise ValueError(f"{self.score_type} score must be between {low:g} and {high:g}")
+        if not self.text and self.score is None and self.rating is None:
+            raise ValueError("a signal needs text, a rating or a score")
+        return self
