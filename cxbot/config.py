@@ -1,0 +1,247 @@
+"""The typed config: `config/cxbot.toml` plus the environment, loaded once at the edge.
+
+Nothing else in cxbot reads `os.environ`; the CLI passes the environment in. Secrets are named
+in the file by environment-variable name and resolved here into `SecretStr`s that never print.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import ConfigError
+from .rules import AlertRule, SpikeRule, VipList
+from .sources import get_provider, provider_names
+
+DEFAULT_CONFIG = Path("config/cxbot.toml")
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseConfig(_Strict):
+    path: str = Field("data/cxbot.db", description="SQLite file; CXBOT_DB overrides")
+    synchronous: Literal["full", "normal"] = Field(
+        "full", description="fsync on every group commit (full) or only at WAL checkpoints"
+    )
+    batch_max: int = Field(512, ge=1, le=10_000, description="most jobs one group commit takes")
+
+
+class ServerConfig(_Strict):
+    host: str = Field("0.0.0.0", description="interface to listen on")
+    port: int = Field(8080, ge=0, le=65535, description="PORT overrides")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="larger bodies get 413")
+    replay_window_seconds: float = Field(
+        300, gt=0, description="how old a signed timestamp may be (providers that sign one)"
+    )
+
+
+class SlackConfig(_Strict):
+    admins: list[str] = Field(default_factory=list, description="user ids allowed admin verbs")
+    send_timeout_seconds: float = Field(
+        3600, gt=0, description="an alert not delivered within this time is marked failed"
+    )
+
+
+class SourceConfig(BaseModel):
+    """`[sources.NAME]`: `type` picks the adapter; other keys are the adapter's options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    secret_env: str | None = None
+    token_env: str | None = None
+    verify_token_env: str | None = None
+    verify: bool = True
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        if v not in provider_names():
+            raise ValueError(f"unknown source type {v!r}; known: {', '.join(provider_names())}")
+        return v
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class DigestConfig(_Strict):
+    schedule: str = Field("mon 09:00", description="weekday and local time, e.g. 'mon 09:00'")
+    channels: list[str] = Field(default_factory=list)
+    grace_hours: float = Field(24, ge=0, description="send a missed digest on start-up within")
+    chart: bool = Field(False, description="upload a PNG chart with the digest")
+
+
+class FileConfig(_Strict):
+    timezone: str = "UTC"
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    alerts: list[AlertRule] = Field(default_factory=list)
+    spikes: list[SpikeRule] = Field(default_factory=list)
+    vip: VipList = Field(default_factory=VipList)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    enrich: dict[str, Any] = Field(default_factory=dict)  # TODO(enrich): EnrichSettings
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {v!r}") from None
+        return v
+
+
+@dataclass(frozen=True)
+class Source:
+    """A configured source with its secrets resolved from the environment."""
+
+    name: str
+    type: str
+    verify: bool
+    secret: SecretStr | None = None
+    token: SecretStr | None = None
+    verify_token: SecretStr | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    file: FileConfig
+    path: Path | None  # None when running on defaults (no file)
+    base_dir: Path  # relative paths in the file are taken from here
+    db_path: Path
+    port: int
+    sources: Mapping[str, Source]
+    slack_token: SecretStr | None
+    slack_signing_secret: SecretStr | None
+    slack_api_url: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.file.timezone)
+
+
+def _where(path: Path | None) -> str:
+    return str(path) if path else "(defaults)"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _validation_lines(path: Path | None, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors(include_url=False, include_input=False):
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs/configuration.md)"
+        lines.append(f"{_where(path)}: {key}: {msg}")
+    return "\n".join(lines)
+
+
+def _secret(env: Mapping[str, str], var: str | None) -> SecretStr | None:
+    value = env.get(var) if var else None
+    return SecretStr(value) if value else None
+
+
+def _resolve_source(
+    path: Path | None, name: str, src: SourceConfig, env: Mapping[str, str]
+) -> Source:
+    where = f"{_where(path)}: sources.{name}"
+    for key in ("secret_env", "token_env", "verify_token_env"):
+        var = getattr(src, key)
+        if var and not env.get(var) and src.verify:
+            raise ConfigError(
+                f"{where}.{key}: environment variable {var} is not set "
+                "(set it, or add `verify = false` to turn checking off explicitly)"
+            )
+    provider = get_provider(src.type)
+    if src.verify and provider.auth == "secret" and not src.secret_env and src.type != "generic":
+        raise ConfigError(
+            f"{where}: type {src.type!r} signs its deliveries: set secret_env "
+            "(or `verify = false`)"
+        )
+    if src.verify and provider.auth == "token" and not src.token_env:
+        raise ConfigError(
+            f"{where}: type {src.type!r} cannot sign: set token_env to a shared token "
+            "(or `verify = false`)"
+        )
+    check = getattr(provider, "check_options", None)
+    if check is not None:
+        problems = check(src.options())
+        if problems:
+            raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
+    return Source(
+        name=name,
+        type=src.type,
+        # A generic source without a secret is unsigned by design (DESIGN.md).
+        verify=src.verify and not (src.type == "generic" and not src.secret_env),
+        secret=_secret(env, src.secret_env),
+        token=_secret(env, src.token_env),
+        verify_token=_secret(env, src.verify_token_env),
+        options=src.options(),
+    )
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the config file and the environment into one typed object, or raise ConfigError."""
+    env = dict(os.environ) if env is None else env
+    path: Path | None
+    if config_path is not None:
+        path = Path(config_path)
+    elif env.get("CXBOT_CONFIG"):
+        path = Path(env["CXBOT_CONFIG"])
+    else:
+        path = DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+    raw = _read_toml(path) if path else {}
+    try:
+        cfg = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_validation_lines(path, exc)) from None
+    # Relative paths in the file (database, topics) are taken from the working directory, where
+    # `cxbot serve` and the Procfile run: the same rule as every other path on the command line.
+    base_dir = Path(".")
+    db_path = Path(env.get("CXBOT_DB") or cfg.database.path)
+    port = cfg.server.port
+    if env.get("PORT"):
+        try:
+            port = int(env["PORT"])
+        except ValueError:
+            raise ConfigError(f"PORT: not a number: {env['PORT']!r}") from None
+    sources = {name: _resolve_source(path, name, s, env) for name, s in cfg.sources.items()}
+    api_url = env.get("SLACK_API_URL") or SLACK_API_DEFAULT
+    return Settings(
+        file=cfg,
+        path=path,
+        base_dir=base_dir,
+        db_path=db_path,
+        port=port,
+        sources=sources,
+        slack_token=_secret(env, "SLACK_BOT_TOKEN"),
+        slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+        # slack_sdk joins method names onto the base URL, so it must end with "/".
+        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+    )

@@ -1,0 +1,214 @@
+"""The database's owner: one writer thread with group commit, one reader thread.
+
+sqlite3 connections belong to the thread that opened them, and SQLite allows one writer at a
+time, so every write is a plain `fn(db)` callable queued to the writer thread. The writer takes
+all queued jobs (up to `batch_max`), runs each in its own savepoint inside one transaction and
+commits once: N concurrent webhook requests cost one fsync, and each request's future resolves
+only after the commit that holds its rows. A job that raises rolls back its own savepoint and
+gets the exception; the rest of the batch still commits. Reads run on a separate thread (WAL
+lets them proceed while the writer commits), so the event loop never touches SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from .errors import ServiceUnavailable
+from .migrations import migrations
+
+T = TypeVar("T")
+log = logging.getLogger("cxbot.store")
+
+
+def connect(path: Path | str, *, synchronous: str = "full", readonly: bool = False) -> Database:
+    """An sqlite-utils Database in autocommit mode (transactions are explicit), WAL, busy timeout."""
+    if not readonly:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=True, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return Database(conn)
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
+
+
+@dataclass
+class _Job:
+    fn: Callable[[Database], Any]
+    future: concurrent.futures.Future[Any]
+
+
+_STOP = object()
+
+
+class Writer:
+    """The one thread that writes. `submit` from any thread; `write` from the event loop."""
+
+    def __init__(self, path: Path, *, synchronous: str = "full", batch_max: int = 512) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.batch_max = batch_max
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._ready = concurrent.futures.Future[None]()
+        self.commits = 0  # group commits made (benchmarks report jobs per commit)
+        self.jobs = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="cxbot-writer", daemon=True)
+        self._thread.start()
+        self._ready.result()  # re-raises a failure to open or migrate
+
+    def submit(self, fn: Callable[[Database], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        if self._thread is None or not self._thread.is_alive():
+            future.set_exception(ServiceUnavailable("the database writer is not running"))
+            return future
+        self._queue.put(_Job(fn, future))
+        return future
+
+    async def write(self, fn: Callable[[Database], T]) -> T:
+        return await asyncio.wrap_future(self.submit(fn))
+
+    def close(self) -> None:
+        """Finish every queued job, then stop (SIGTERM drains through here)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            db = connect(self.path, synchronous=self.synchronous)
+            migrate(db)
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that started us
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(None)
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < self.batch_max:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._run_batch(db, batch)
+                if stop:
+                    return
+        finally:
+            db.conn.close()
+
+    def _run_batch(self, db: Database, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                if not job.future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    with db.atomic():  # a savepoint: one job's failure spares the batch
+                        result = job.fn(db)
+                except sqlite3.OperationalError as exc:
+                    if not db.conn.in_transaction:  # disk trouble destroyed the transaction
+                        raise
+                    outcomes.append((job, None, exc))
+                except Exception as exc:
+                    outcomes.append((job, None, exc))
+                else:
+                    outcomes.append((job, result, None))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            log.error("commit failed, %d job(s) refused: %s", len(batch), exc)
+            failure = ServiceUnavailable(f"storage unavailable: {exc}")
+            for job in batch:
+                if not job.future.done():
+                    if job.future.running() or job.future.set_running_or_notify_cancel():
+                        job.future.set_exception(failure)
+            return
+        self.commits += 1
+        self.jobs += len(batch)
+        for job, result, error in outcomes:
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)
+
+
+class Reader:
+    """Reads on one thread with its own connection (WAL: never blocked by the writer)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cxbot-read")
+        self._local = threading.local()
+
+    def _db(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path, readonly=True)
+            self._local.db = db
+        return db
+
+    async def read(self, fn: Callable[[Database], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._db()))
+
+    def close(self) -> None:
+        def _close() -> None:
+            db = getattr(self._local, "db", None)
+            if db is not None:
+                db.conn.close()
+
+        self._executor.submit(_close).result()
+        self._executor.shutdown(wait=True)
+
+
+class Store:
+    """The writer and the reader of one database file."""
+
+    def __init__(self, path: Path, *, synchronous: str = "full", batch_max: int = 512) -> None:
+        self.path = path
+        self.writer = Writer(path, synchronous=synchronous, batch_max=batch_max)
+        self.reader = Reader(path)
+
+    def open(self) -> None:
+        self.writer.start()
+
+    async def write(self, fn: Callable[[Database], T]) -> T:
+        return await self.writer.write(fn)
+
+    async def read(self, fn: Callable[[Database], T]) -> T:
+        return await self.reader.read(fn)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.reader.close()
