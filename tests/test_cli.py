@@ -1,0 +1,117 @@
+"""The command line, run as a user runs it: a real subprocess, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CXBOT = [sys.executable, "-m", "cxbot"]
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(CXBOT + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CXBOT", "SLACK"))}
+    env["CXBOT_DB"] = str(tmp_path / "cli.db")
+    env["CXBOT_CONFIG"] = str(tmp_path / "cxbot.toml")
+    (tmp_path / "cxbot.toml").write_text('[sources.web]\ntype = "generic"\n')
+    return env
+
+
+def test_db_migrate_is_idempotent(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    first = run(["db", "migrate"], cli_env, tmp_path)
+    second = run(["db", "migrate"], cli_env, tmp_path)
+    assert first.returncode == 0 and "applied m001_initial" in first.stdout
+    assert second.returncode == 0 and second.stdout.strip().endswith("schema up to date")
+
+
+def test_bad_config_is_a_message_not_a_traceback(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    (tmp_path / "cxbot.toml").write_text('[server]\nport = "x"\n')
+    result = run(["db", "migrate"], cli_env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"cxbot: config error:\n{tmp_path / 'cxbot.toml'}: server.port: "
+        "Input should be a valid integer, unable to parse string as an integer\n"
+    )
+
+
+def test_ingest_good_duplicate_and_bad_lines(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    lines = [
+        {"id": "r1", "kind": "review", "text": "Great app, fast delivery", "rating": 5},
+        {"id": "r2", "kind": "survey", "score": 3, "score_type": "nps", "text": "Refund still not here"},
+        {"id": "r1", "kind": "review", "text": "Great app, fast delivery", "rating": 5},
+        {"id": "r3", "kind": "review"},
+    ]
+    path = tmp_path / "backfill.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(x) for x in lines[:3]) + "\n{not json\n" + json.dumps(lines[3]) + "\n"
+    )
+    result = run(["ingest", str(path), "--source", "backfill"], cli_env, tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.strip() == "2 accepted, 1 duplicate, 2 rejected (2 enriched)"
+    assert "line 4: malformed JSON: Expecting property name enclosed in double quotes" in result.stderr
+    assert "line 5: a signal needs text, a rating or a score" in result.stderr
+    again = run(["ingest", str(path), "--source", "backfill"], cli_env, tmp_path)
+    assert again.stdout.strip() == "0 accepted, 3 duplicate, 2 rejected (0 enriched)"
+    conn = sqlite3.connect(cli_env["CXBOT_DB"])
+    got = conn.execute(
+        "SELECT source, external_id, lang, sentiment_label, enriched_at IS NOT NULL FROM signals ORDER BY id"
+    ).fetchall()
+    conn.close()
+    assert got == [("backfill", "r1", "en", "positive", 1), ("backfill", "r2", "en", "negative", 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.communicate()[1]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        CXBOT + ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        body = json.dumps({"id": "s1", "kind": "ticket", "text": "Where is my order?"}).encode()
+        req = urllib.request.Request(url + "/webhooks/web", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert json.load(resp) == {"accepted": 1, "duplicates": 0, "ids": [1]}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "delivery source=web" in err and "stopped" in err
+    conn = sqlite3.connect(cli_env["CXBOT_DB"])
+    assert conn.execute("SELECT external_id FROM signals").fetchall() == [("s1",)]
+    conn.close()
