@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from functools import partial
+from typing import Any
 
 from aiohttp import web
 
+from .alerting import AlertPolicy, decide_alerts
 from .config import Settings
-from .state import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, SETTINGS, SOURCES, STORE
+from .enrichment import EnrichmentWorker
+from .errors import ServiceUnavailable
+from .outbox import OutboxWorker
+from .sinks import ConsoleSink, Sink, SlackSink
+from .slackbot import build_bolt, events_route, slack_client
+from .state import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, OUTBOX, SETTINGS, SOURCES, STORE
 from .store import Store
 from .web import error_middleware, healthz
 from .webhooks import all_credentials, handshake, receive
+
+log = logging.getLogger("cxbot")
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -26,6 +38,43 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.get_running_loop().run_in_executor(None, store.close)
 
 
+def alert_policy(settings: Settings) -> AlertPolicy:
+    f = settings.file
+    return AlertPolicy(rules=f.alerts, spikes=f.spikes, vip=f.vip)
+
+
+@contextlib.asynccontextmanager
+async def _task(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(coro, name=name)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Enrichment and outbox delivery; both resume from the database after a restart."""
+    settings = app[SETTINGS]
+    sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
+    outbox = OutboxWorker(app[STORE], sink, timeout_seconds=settings.file.slack.send_timeout_seconds)
+    app[OUTBOX] = outbox
+    enrichment = EnrichmentWorker(
+        settings, app[STORE], app[NEW_SIGNALS],
+        after=partial(decide_alerts, policy=alert_policy(settings)),
+        on_alerts=outbox.poke,
+    )
+    async with _task(enrichment.run(), "enrichment"), _task(outbox.run(), "outbox"):
+        yield
+    enrichment.close()
+    await sink.close()
+
+
+async def slack_not_configured(request: web.Request) -> web.Response:
+    raise ServiceUnavailable("Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN")
+
+
 def create_app(settings: Settings) -> web.Application:
     server = settings.file.server
     # aiohttp's own limit is a backstop; webhooks.py enforces max_body_bytes with a clear 413.
@@ -36,7 +85,28 @@ def create_app(settings: Settings) -> web.Application:
     app[BODY_LIMIT] = server.max_body_bytes
     app[NEW_SIGNALS] = asyncio.Event()
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_workers_ctx)
     app.router.add_post("/webhooks/{source}", receive)
     app.router.add_get("/webhooks/{source}", handshake)  # HEAD too (SurveyMonkey checks it)
     app.router.add_get("/healthz", healthz)
+    if settings.slack_signing_secret is not None:
+        app.router.add_post("/slack/events", _slack_events_handler(app))
+    else:
+        app.router.add_post("/slack/events", slack_not_configured)
     return app
+
+
+def _slack_events_handler(app: web.Application) -> Any:
+    """Bolt is built lazily: it needs the store and the outbox, which exist once the app starts."""
+    handler: Any = None
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        nonlocal handler
+        if handler is None:
+            settings = app[SETTINGS]
+            bolt = build_bolt(settings, app[STORE], app[OUTBOX].poke, slack_client(settings))
+            handler = events_route(bolt)
+        result: web.StreamResponse = await handler(request)
+        return result
+
+    return route

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .enrich.settings import EnrichSettings
 from .errors import ConfigError
 from .rules import AlertRule, SpikeRule, VipList
-from .sources import get_provider, provider_names
+from .sources import get_provider, option_problems, provider_names
 
 DEFAULT_CONFIG = Path("config/cxbot.toml")
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -91,7 +92,7 @@ class FileConfig(_Strict):
     spikes: list[SpikeRule] = Field(default_factory=list)
     vip: VipList = Field(default_factory=VipList)
     digest: DigestConfig = Field(default_factory=DigestConfig)
-    enrich: dict[str, Any] = Field(default_factory=dict)  # TODO(enrich): EnrichSettings
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
 
     @field_validator("timezone")
     @classmethod
@@ -113,7 +114,7 @@ class Source:
     secret: SecretStr | None = None
     token: SecretStr | None = None
     verify_token: SecretStr | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # may hold resolved secrets
 
 
 @dataclass(frozen=True)
@@ -187,11 +188,16 @@ def _resolve_source(
             f"{where}: type {src.type!r} cannot sign: set token_env to a shared token "
             "(or `verify = false`)"
         )
-    check = getattr(provider, "check_options", None)
-    if check is not None:
-        problems = check(src.options())
-        if problems:
-            raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
+    options = src.options()
+    for key, var in list(options.items()):
+        # Any option named `x_env` names an environment variable whose value becomes `x`.
+        if key.endswith("_env") and isinstance(var, str):
+            if not env.get(var) and src.verify:
+                raise ConfigError(f"{where}.{key}: environment variable {var} is not set")
+            options[key.removesuffix("_env")] = env.get(var)
+    problems = option_problems(src.type, src.options())
+    if problems:
+        raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
     return Source(
         name=name,
         type=src.type,
@@ -200,7 +206,7 @@ def _resolve_source(
         secret=_secret(env, src.secret_env),
         token=_secret(env, src.token_env),
         verify_token=_secret(env, src.verify_token_env),
-        options=src.options(),
+        options=options,
     )
 
 

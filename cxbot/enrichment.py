@@ -30,7 +30,7 @@ log = logging.getLogger("cxbot.enrichment")
 BATCH = 200
 _COLUMNS = (
     "id", "source", "provider", "kind", "text", "title", "rating", "score", "score_type",
-    "author_name", "author_email", "author_handle", "created_at",
+    "author_name", "author_email", "author_handle", "created_at", "thread_key", "url",
 )
 
 # Called inside the enrichment's write job with the freshly enriched rows; returns outbox ids.

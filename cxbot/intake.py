@@ -75,21 +75,34 @@ def signal_row(signal: Signal, *, source: str, provider: str, received_at: str, 
 
 
 def _insert_sql(columns: Sequence[str]) -> str:
-    cols = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    # DO NOTHING on the (source, external_id) key: a provider's retry creates nothing.
-    return (
-        f"INSERT INTO signals ({cols}) VALUES ({marks}) "
-        "ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
-    )
+    return f"INSERT INTO signals ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
 
 
 def store_delivery(db: Database, rec: DeliveryRecord) -> StoredDelivery:
-    outcome = "ping" if rec.ping else "stored"
-    event_id = db.execute(
+    """Dedup on (source, external_id) first, so the event row is written once with its counts.
+
+    The check-then-insert is race-free because only the writer thread writes, inside one
+    transaction; the UNIQUE constraint stays as the backstop.
+    """
+    conn = db.conn
+    known: dict[str, int | None] = {}  # external_id -> existing id (None: new in this delivery)
+    fresh: list[Signal] = []
+    for signal in rec.signals:
+        if signal.external_id in known:
+            continue
+        found = conn.execute(
+            "SELECT id FROM signals WHERE source = ? AND external_id = ?",
+            (rec.source, signal.external_id),
+        ).fetchone()
+        known[signal.external_id] = found[0] if found else None
+        if found is None:
+            fresh.append(signal)
+    duplicates = len(rec.signals) - len(fresh)
+    event_id = conn.execute(
         "INSERT INTO events (source, provider, received_at, delivery_id, event_type, content_type,"
-        " headers, body, outcome, rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        [
+        " headers, body, outcome, accepted, duplicates, rejected)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
             rec.source,
             rec.provider,
             rec.received_at,
@@ -98,30 +111,22 @@ def store_delivery(db: Database, rec: DeliveryRecord) -> StoredDelivery:
             rec.content_type,
             json.dumps(storable_headers(rec.headers), ensure_ascii=False),
             rec.body,
-            outcome,
+            "ping" if rec.ping else "stored",
+            len(fresh),
+            duplicates,
             json.dumps([{"index": e.index, "message": e.message} for e in rec.rejected]),
-        ],
-    ).fetchone()[0]
-    ids: list[int] = []
+        ),
+    ).lastrowid
+    assert event_id is not None
     new_ids: list[int] = []
-    for signal in rec.signals:
+    for signal in fresh:
         row = signal_row(
             signal, source=rec.source, provider=rec.provider, received_at=rec.received_at,
             event_id=event_id,
         )
-        found = db.execute(_insert_sql(list(row)), list(row.values())).fetchone()
-        if found is not None:
-            new_ids.append(found[0])
-            ids.append(found[0])
-        else:
-            existing = db.execute(
-                "SELECT id FROM signals WHERE source = ? AND external_id = ?",
-                [rec.source, signal.external_id],
-            ).fetchone()
-            ids.append(existing[0])
-    duplicates = len(ids) - len(new_ids)
-    db.execute(
-        "UPDATE events SET accepted = ?, duplicates = ? WHERE id = ?",
-        [len(new_ids), duplicates, event_id],
-    )
+        signal_id = conn.execute(_insert_sql(list(row)), tuple(row.values())).lastrowid
+        assert signal_id is not None
+        known[signal.external_id] = signal_id
+        new_ids.append(signal_id)
+    ids = [known[s.external_id] or 0 for s in rec.signals]
     return StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids)

@@ -111,7 +111,9 @@ _INITIAL = """
             dedup_key TEXT NOT NULL UNIQUE,
             channel TEXT NOT NULL,
             signal_id INTEGER REFERENCES signals(id),
+            rule TEXT,
             rules TEXT NOT NULL DEFAULT '[]',
+            rollup_id INTEGER REFERENCES outbox(id),
             payload TEXT NOT NULL DEFAULT '{}',
             thread_of INTEGER REFERENCES outbox(id),
             status TEXT NOT NULL DEFAULT 'pending',
@@ -125,7 +127,8 @@ _INITIAL = """
         );
         CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
         CREATE INDEX outbox_signal ON outbox (signal_id);
-        CREATE INDEX outbox_channel_created ON outbox (channel, created_at);
+        CREATE INDEX outbox_throttle ON outbox (rule, channel, created_at);
+        CREATE INDEX outbox_rollup ON outbox (rollup_id) WHERE rollup_id IS NOT NULL;
 
         CREATE TABLE digests (
             id INTEGER PRIMARY KEY,
@@ -145,3 +148,12 @@ _INITIAL = """
             created_at TEXT NOT NULL
         );
 """
+
+
+@migrations()
+def m002_cx_rollup(db: Database) -> None:
+    """`/cx` on millions of signals: the daily rollup with its triggers, and covering indexes
+    (cxbot/rollup.py explains the design)."""
+    from .rollup import create_rollup
+
+    create_rollup(db)

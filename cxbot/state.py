@@ -21,3 +21,8 @@ STORE = web.AppKey["Store"]("store")
 BODY_LIMIT = web.AppKey[int]("body_limit")
 # Set when new signals are stored: wakes the enrichment worker (the database is the real queue).
 NEW_SIGNALS = web.AppKey[asyncio.Event]("new_signals")
+
+if TYPE_CHECKING:
+    from .outbox import OutboxWorker
+
+OUTBOX = web.AppKey["OutboxWorker"]("outbox")

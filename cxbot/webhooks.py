@@ -139,6 +139,9 @@ async def receive(request: web.Request) -> web.Response:
         if stored.new_ids:
             request.app[NEW_SIGNALS].set()
         outcome = f"accepted={stored.accepted} duplicates={stored.duplicates}"
+        if parsed.reply is not None:
+            r = parsed.reply
+            return web.Response(status=r.status, text=r.body, content_type=r.content_type)
         return web.json_response(answer(stored, parsed))
     except HTTPError as exc:
         outcome = f"{exc.status} {exc.message}"

@@ -37,3 +37,13 @@ def get_provider(type_name: str) -> Provider:
         raise KeyError(type_name) from None
     provider: Provider = import_module(f"{__name__}.{module}").PROVIDER
     return provider
+
+
+def option_problems(type_name: str, options: dict[str, object]) -> list[str]:
+    """Problems with a source's extra config keys, from the adapter's `check_options` if any."""
+    module = import_module(f"{__name__}.{_MODULES[type_name]}")
+    check = getattr(module, "check_options", None)
+    if check is None:
+        return [f"unknown option {k!r} (type {type_name!r} takes none)" for k in options]
+    problems: list[str] = check(options)
+    return problems

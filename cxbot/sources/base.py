@@ -9,9 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
 
 from ..errors import BadRequest, Unauthorized
@@ -36,10 +40,12 @@ class Delivery:
 class Credentials:
     """Secrets for one source, read from the environment variables the config names."""
 
-    secret: str | None = None  # signing secret (HMAC key)
-    token: str | None = None  # shared token for providers that do not sign
-    verify_token: str | None = None  # Meta's hub.verify_token
-    options: Mapping[str, Any] = field(default_factory=dict)  # the source's extra config keys
+    # repr=False: secrets must never reach a log line or a traceback.
+    secret: str | None = field(default=None, repr=False)  # signing secret (HMAC key)
+    token: str | None = field(default=None, repr=False)  # shared token for providers that do not sign
+    verify_token: str | None = field(default=None, repr=False)  # Meta's hub.verify_token
+    # The source's extra config keys; `x_env` keys are resolved into `x` by the config loader.
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     replay_window: float = 300.0  # seconds a signed timestamp may be old (or ahead)
 
 
@@ -51,6 +57,13 @@ class ItemError:
     message: str
 
 
+@dataclass(frozen=True)
+class HandshakeReply:
+    status: int
+    body: str
+    content_type: str = "text/plain"
+
+
 @dataclass
 class Parsed:
     signals: list[Signal] = field(default_factory=list)
@@ -58,13 +71,7 @@ class Parsed:
     event_id: str | None = None  # the provider's delivery id, kept in `events`
     event_type: str | None = None
     ping: bool = False  # a provider's test delivery: answer 200, store no signal
-
-
-@dataclass(frozen=True)
-class HandshakeReply:
-    status: int
-    body: str
-    content_type: str = "text/plain"
+    reply: HandshakeReply | None = None  # a provider that wants a special answer (Front's challenge)
 
 
 Verify = Callable[[Delivery, Credentials], None]
@@ -143,6 +150,8 @@ def decode_json(body: bytes) -> Any:
         raise BadRequest("JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise BadRequest(f"malformed JSON: {exc}") from None
 
 
 def require_object(data: Any, what: str = "body") -> dict[str, Any]:
@@ -197,3 +206,100 @@ def parse_items(items: list[Any], build: Callable[[Any], Signal | None]) -> Pars
         if signal is not None:
             parsed.signals.append(signal)
     return parsed
+
+
+# --- text and time helpers for the helpdesk adapters (zendesk, intercom, helpscout, front, ---
+# --- freshdesk). Additive: nothing above depends on them. --------------------------------
+
+
+def text_at(data: Any, path: str) -> str | None:
+    """The string at `path`, stripped; None when absent, blank or not a string."""
+    value = dig(data, path)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def id_at(data: Any, path: str) -> str | None:
+    """An id at `path` as text. JSON ints arrive as exact Python ints, so ids beyond 2**53 stay
+    exact; bools and floats are never ids."""
+    value = dig(data, path)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def parse_time(value: Any, what: str = "time") -> datetime | None:
+    """ISO-8601 text (`Z` or offset, any number of fraction digits) or unix seconds (number or
+    digit string) as an aware UTC datetime; None for null or blank. Anything else is a 400."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            text = value.strip()
+            if text.replace(".", "", 1).isdigit():
+                return datetime.fromtimestamp(float(text), UTC)
+            parsed = datetime.fromisoformat(text)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise BadRequest(f"{what}: not a readable time: {str(value)[:60]!r}")
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """Long provider text is cut rather than rejected: a 400 would only make the provider retry."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+class _TextExtractor(HTMLParser):
+    # Tags that end a line when rendered; everything else is inline.
+    BLOCKS = frozenset(
+        "p div br li tr h1 h2 h3 h4 h5 h6 blockquote pre ul ol table hr section article".split()
+    )
+    HIDDEN = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n- " if tag == "li" else "\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Readable plain text from an HTML body: block tags become line breaks, entities are
+    decoded, runs of spaces collapse. Non-breaking and zero-width characters inside words
+    (Persian ZWNJ) are kept."""
+    parser = _TextExtractor()
+    try:
+        parser.feed(markup)
+        parser.close()
+        raw = "".join(parser.parts)
+    except Exception:  # html.parser is lenient, but a body must never turn into a 500
+        raw = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    lines = (" ".join(line.split()) for line in raw.splitlines())
+    return "\n".join(line for line in lines if line)

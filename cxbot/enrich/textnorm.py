@@ -1,0 +1,80 @@
+"""Text folding shared by keyword matching (topics, urgency, CX rules) and script counting.
+
+`fold` maps the spellings customers actually type onto one form, so a keyword list needs one
+entry per word instead of one per spelling:
+
+* case and accents: "İADE", "iade" and "iäde" fold alike; Turkish ı folds to i because many
+  Turkish users type without Turkish letters ("siparis", "cok") and we want both to match;
+* Arabic-script letters: Arabic yeh/kaf/teh-marbuta become the Persian forms, hamza and
+  harakat are dropped, tatweel is removed -- Persian text is routinely typed on Arabic
+  keyboards, so "كيفيت" and "کیفیت" must be the same word;
+* the zero-width non-joiner becomes a space, so "حساب‌ها" (accounts) still starts with the word
+  "حساب" and the attached plural does not hide it;
+* Persian and Arabic-Indic digits become ASCII digits.
+
+Folding is applied to keywords and texts alike, so it never needs to be reversible.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining marks left by NFKD: Latin accents, Arabic harakat, hamza/madda above and below.
+_MARKS = re.compile("[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
+
+_TABLE = str.maketrans(
+    {
+        "\u0131": "i",  # dotless i
+        "\u064a": "\u06cc",  # Arabic yeh -> Persian yeh
+        "\u0649": "\u06cc",  # alef maksura -> Persian yeh
+        "\u0643": "\u06a9",  # Arabic kaf -> Persian kaf
+        "\u06d5": "\u0647",  # ae (left from heh-with-yeh) -> heh
+        "\u0629": "\u0647",  # teh marbuta -> heh
+        "\u0640": None,  # tatweel (decorative stretching)
+        "\u200c": " ",  # zero-width non-joiner separates a Persian suffix: treat as a break
+        "\u200d": None,  # zero-width joiner
+        "\u200f": None,  # right-to-left mark
+        "\u200e": None,  # left-to-right mark
+        **{chr(0x06F0 + d): str(d) for d in range(10)},  # Persian digits
+        **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
+    }
+)
+
+
+def fold(text: str) -> str:
+    """The matching form of `text`: lower-case, accent-free, one spelling per letter."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return _MARKS.sub("", decomposed).translate(_TABLE).lower()
+
+
+# Scripts that decide which candidate languages a text can be in. Ranges cover the letters
+# customers use; anything else counts as "other" and restricts nothing.
+_SCRIPT_RES: dict[str, re.Pattern[str]] = {
+    "latin": re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]"),
+    "arabic": re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]"),
+    "cyrillic": re.compile("[\u0400-\u04ff]"),
+    "greek": re.compile("[\u0370-\u03ff]"),
+    "hebrew": re.compile("[\u05d0-\u05ea]"),
+    "devanagari": re.compile("[\u0900-\u097f]"),
+    "bengali": re.compile("[\u0980-\u09ff]"),
+    "thai": re.compile("[\u0e00-\u0e7f]"),
+    "hangul": re.compile("[\uac00-\ud7af\u1100-\u11ff]"),
+    "kana": re.compile("[\u3040-\u30ff]"),
+    "han": re.compile("[\u4e00-\u9fff]"),
+}
+
+
+def dominant_script(text: str) -> tuple[str | None, int]:
+    """The script most letters of `text` are in, and how many letters were counted.
+
+    Japanese mixes kana and Han; any kana at all makes it "kana" so it is not taken for Chinese.
+    """
+    counts = {name: len(rx.findall(text)) for name, rx in _SCRIPT_RES.items()}
+    total = sum(counts.values())
+    if total == 0:
+        return None, 0
+    if counts["kana"]:
+        return "kana", total
+    name = max(counts, key=counts.__getitem__)
+    return name, total

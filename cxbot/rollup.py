@@ -1,0 +1,315 @@
+"""The daily rollup that makes `/cx` metrics fast on millions of signals, and how to read it.
+
+`daily_rollup` holds additive counts (metrics.Counts) per local day, source, kind, language and
+topic (topic '' = every signal; each topic of a signal also gets its own rows, so `topic:NAME`
+is a key, not a JSON scan). Triggers on `signals` keep it exact inside the writer's transaction,
+whoever writes (intake, enrichment, ingest, a person with the sqlite3 shell): no refresh job, no
+staleness. Days are local to the team's timezone, so "this week", date ranges and daily
+sparklines line up with whole rows. SQLite knows no IANA zones, so the zone's UTC offsets are
+stored in `rollup_offsets` and the triggers look the offset up: plain SQL that works in any
+SQLite client. Changing the configured zone rebuilds the rollup (`set_rollup_timezone`).
+
+A window that does not start or end on a local midnight is read as whole days from the rollup
+plus a raw scan of the partial days over a covering index; for each partial day the cheaper side
+is scanned (the part inside, or the whole day minus the part outside), so a raw edge is at most
+half a day. The thresholds come from metrics.py; changing them (or this SQL) needs a new
+migration that recreates the triggers and calls `rebuild_rollup`. tests/test_queries.py checks
+the rollup against raw aggregation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from .metrics import COUNT_FIELDS, CSAT_GOOD_MIN, PASSIVE_MIN, PROMOTER_MIN, Counts
+from .models import iso_utc
+from .periods import day_start, local_date
+
+_NPS = "{p}score_type = 'nps' AND {p}score IS NOT NULL"
+_CONTRIB: dict[str, str] = {  # one signal's contribution to each Counts field
+    "n": "1",
+    "rating_n": "CASE WHEN {p}rating IS NOT NULL THEN 1 ELSE 0 END",
+    "rating_sum": "coalesce({p}rating, 0)",
+    "promoters": f"CASE WHEN {_NPS} AND {{p}}score >= {PROMOTER_MIN} THEN 1 ELSE 0 END",
+    "passives": f"CASE WHEN {_NPS} AND {{p}}score >= {PASSIVE_MIN} AND {{p}}score < {PROMOTER_MIN}"
+    " THEN 1 ELSE 0 END",
+    "detractors": f"CASE WHEN {_NPS} AND {{p}}score < {PASSIVE_MIN} THEN 1 ELSE 0 END",
+    "csat_n": "CASE WHEN {p}score_type = 'csat' AND {p}score IS NOT NULL THEN 1 ELSE 0 END",
+    "csat_good": f"CASE WHEN {{p}}score_type = 'csat' AND {{p}}score >= {CSAT_GOOD_MIN}"
+    " THEN 1 ELSE 0 END",
+    "ces_n": "CASE WHEN {p}score_type = 'ces' AND {p}score IS NOT NULL THEN 1 ELSE 0 END",
+    "ces_sum": "CASE WHEN {p}score_type = 'ces' THEN coalesce({p}score, 0) ELSE 0 END",
+    "negative": "CASE WHEN {p}sentiment_label = 'negative' THEN 1 ELSE 0 END",
+    "neutral": "CASE WHEN {p}sentiment_label = 'neutral' THEN 1 ELSE 0 END",
+    "positive": "CASE WHEN {p}sentiment_label = 'positive' THEN 1 ELSE 0 END",
+    "unscored": "CASE WHEN {p}sentiment_label IN ('negative', 'neutral', 'positive') THEN 0"
+    " ELSE 1 END",
+    "sentiment_n": "CASE WHEN {p}sentiment IS NOT NULL THEN 1 ELSE 0 END",
+    "sentiment_sum": "coalesce({p}sentiment, 0)",
+}
+COLUMNS = tuple(_CONTRIB)
+assert COLUMNS == COUNT_FIELDS, "rollup columns and metrics.Counts must agree"
+KEYS = ("topic", "day", "source", "kind", "lang")
+# Enrichment may rewrite topics with anything; a trigger that raised would lose the signal.
+_TOPICS = "CASE WHEN json_valid({p}topics) THEN {p}topics ELSE '[]' END"
+# Local date of created_at: the offset in force at that instant (none stored yet = UTC).
+_DAY = (
+    "coalesce(date({p}created_at, coalesce((SELECT printf('%+d minutes', minutes)"
+    " FROM rollup_offsets WHERE starts_at <= {p}created_at ORDER BY starts_at DESC LIMIT 1),"
+    " '+0 minutes')), 'invalid')"
+)
+ROLLUP_SUMS = ", ".join(f"sum({c})" for c in COLUMNS)
+
+
+def _sql(template: str, prefix: str) -> str:
+    return template.replace("{p}", prefix)
+
+
+def raw_sums(prefix: str = "") -> str:
+    """SQL summing each Counts field over signals rows (`prefix` = the table alias and a dot)."""
+    return ", ".join(f"sum({_sql(_CONTRIB[c], prefix)})" for c in COLUMNS)
+
+
+# A topic listed twice in one signal counts once: keep its first occurrence only.
+FIRST_TOPIC = (
+    "j.type = 'text' AND j.value <> '' AND j.id = (SELECT min(k.id) FROM "
+    "json_each(CASE WHEN json_valid(s.topics) THEN s.topics ELSE '[]' END) k "
+    "WHERE k.value = j.value)"
+)
+
+
+def _row_values(prefix: str, sign: str) -> str:
+    return ", ".join(f"{sign}({_sql(_CONTRIB[c], prefix)})" for c in COLUMNS)
+
+
+def _upsert(prefix: str, sign: str) -> str:
+    # UNION (not UNION ALL) so a topic listed twice counts once, like the raw scans below.
+    topics = (
+        f"SELECT '' AS topic UNION SELECT value FROM json_each({_sql(_TOPICS, prefix)})"
+        " WHERE type = 'text' AND value <> ''"
+    )
+    updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in COLUMNS)
+    return (
+        f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}) "
+        f"SELECT t.topic, {_sql(_DAY, prefix)}, {prefix}source, {prefix}kind, "
+        f"coalesce({prefix}lang, ''), {_row_values(prefix, sign)} FROM ({topics}) AS t WHERE true "
+        f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {updates};"
+    )
+
+
+_WATCHED = ("created_at", "source", "kind", "lang", "rating", "score", "score_type", "sentiment",
+            "sentiment_label", "topics")
+
+
+def create_rollup(db: Database) -> None:
+    """The migration body: tables, triggers, the covering index for raw edges, a first fill."""
+    columns = ", ".join(f"{c} {'REAL' if c.endswith('_sum') else 'INTEGER'} NOT NULL DEFAULT 0"
+                        for c in COLUMNS)
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in _WATCHED)
+    statements = [
+        f"CREATE TABLE daily_rollup (topic TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,"
+        f" kind TEXT NOT NULL, lang TEXT NOT NULL, {columns},"
+        f" PRIMARY KEY ({', '.join(KEYS)})) WITHOUT ROWID",
+        "CREATE TABLE rollup_offsets (starts_at TEXT PRIMARY KEY, minutes INTEGER NOT NULL)"
+        " WITHOUT ROWID",
+        "CREATE TABLE rollup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "INSERT INTO rollup_meta (key, value) VALUES ('timezone', 'UTC')",
+        # `source:` and `kind:` filters seek their own days instead of scanning every source's
+        # rows of the range. Keys never change once a row exists, so upserts don't touch these.
+        "CREATE INDEX daily_rollup_source ON daily_rollup (topic, source, day)",
+        "CREATE INDEX daily_rollup_kind ON daily_rollup (topic, kind, day)",
+        f"CREATE TRIGGER signals_rollup_insert AFTER INSERT ON signals BEGIN"
+        f" {_upsert('new.', '')} END",
+        f"CREATE TRIGGER signals_rollup_delete AFTER DELETE ON signals BEGIN"
+        f" {_upsert('old.', '-')} END",
+        f"CREATE TRIGGER signals_rollup_update AFTER UPDATE OF {', '.join(_WATCHED)} ON signals"
+        f" WHEN {changed} BEGIN {_upsert('old.', '-')} {_upsert('new.', '')} END",
+        # Raw edges and windows read only this index (no table lookups). It starts with
+        # created_at, so it also serves everything signals_created served.
+        "CREATE INDEX signals_created_cover ON signals (created_at, source, kind, lang, rating,"
+        " score_type, score, sentiment_label, sentiment, topics)",
+        "DROP INDEX IF EXISTS signals_created",
+        # `/cx customer @handle` looks handles up without knowing the provider.
+        "CREATE INDEX IF NOT EXISTS customer_handles_handle ON customer_handles (handle)",
+        # `/cx top negative`: only negative signals, with what ranks and filters them.
+        "CREATE INDEX signals_negative ON signals (created_at, sentiment, rating, score_type,"
+        " score, source, kind, lang) WHERE sentiment_label = 'negative'",
+    ]
+    for statement in statements:
+        db.execute(statement)
+    rebuild_rollup(db)
+
+
+def rebuild_rollup(db: Database) -> None:
+    """Recompute the rollup from signals (after a timezone change or a definition change)."""
+    db.execute("DELETE FROM daily_rollup")
+    target = f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}) "
+    sums = raw_sums("s.")
+    key = f"{_sql(_DAY, 's.')}, s.source, s.kind, coalesce(s.lang, '')"
+    db.execute(f"{target} SELECT '', {key}, {sums} FROM signals s GROUP BY 2, 3, 4, 5")
+    db.execute(
+        f"{target} SELECT j.value, {key}, {sums} FROM signals s, json_each({_sql(_TOPICS, 's.')})"
+        f" j WHERE {FIRST_TOPIC} GROUP BY 1, 2, 3, 4, 5"
+    )
+
+
+def offsets(tz: ZoneInfo, first_year: int = 1970, last_year: int = 2100) -> list[tuple[str, int]]:
+    """(starts_at, UTC offset in minutes) at every change of `tz`'s offset; '' = the beginning."""
+    def minutes(t: datetime) -> int:
+        offset = t.astimezone(tz).utcoffset()
+        return int(offset.total_seconds() // 60) if offset is not None else 0
+
+    t = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year, 1, 1, tzinfo=UTC)
+    out = [("", minutes(t))]
+    step = timedelta(days=1)
+    while t < end:
+        nxt = t + step
+        if minutes(nxt) != out[-1][1]:
+            lo, hi = t, nxt  # the change happens in (lo, hi]: bisect to the second
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if minutes(mid) == out[-1][1] else (lo, mid)
+            out.append((iso_utc(hi.replace(microsecond=0)), minutes(hi)))
+        t = nxt
+    return out
+
+
+def rollup_timezone(db: Database) -> ZoneInfo:
+    row = db.execute("SELECT value FROM rollup_meta WHERE key = 'timezone'").fetchone()
+    return ZoneInfo(row[0] if row else "UTC")
+
+
+def set_rollup_timezone(db: Database, tz: ZoneInfo) -> bool:
+    """Make the rollup's days local to `tz`; True when it had to be rebuilt (slow on a big
+    database: run it on the writer at start-up). Queries stay exact with either zone."""
+    if rollup_timezone(db).key == tz.key:
+        return False
+    db.execute("DELETE FROM rollup_offsets")
+    db.conn.executemany(
+        "INSERT INTO rollup_offsets (starts_at, minutes) VALUES (?, ?)", offsets(tz)
+    )
+    db.execute("UPDATE rollup_meta SET value = ? WHERE key = 'timezone'", [tz.key])
+    rebuild_rollup(db)
+    return True
+
+
+# --- reading: whole days from the rollup, partial days from signals -----------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str | None = None
+    kind: str | None = None
+    topic: str | None = None
+    lang: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k, v) for k in ("source", "kind", "topic", "lang") if (v := getattr(self, k))]
+
+
+@dataclass(frozen=True)
+class Plan:
+    days: tuple[date, date] | None  # inclusive range of local days read from the rollup
+    raws: tuple[tuple[datetime, datetime, int], ...]  # (start, end, +1|-1) read from signals
+
+
+def plan(start: datetime, end: datetime, tz: ZoneInfo) -> Plan:
+    if start >= end:
+        return Plan(None, ())
+    d0, d1 = local_date(start, tz), local_date(end - timedelta(microseconds=1), tz)
+    s0, e1 = day_start(d0, tz), day_start(d1 + timedelta(days=1), tz)
+    raws: list[tuple[datetime, datetime, int]] = []
+    if d0 == d1:
+        outside = (e1 - s0) - (end - start)
+        if start == s0 and end == e1:
+            return Plan((d0, d0), ())
+        if end - start <= outside:
+            return Plan(None, ((start, end, 1),))
+        raws = [(a, b, -1) for a, b in ((s0, start), (end, e1)) if a < b]
+        return Plan((d0, d0), tuple(raws))
+    first, last = d0, d1
+    if start != s0:
+        inside_end = day_start(d0 + timedelta(days=1), tz)
+        if inside_end - start <= start - s0:
+            raws.append((start, inside_end, 1))
+            first = d0 + timedelta(days=1)
+        else:
+            raws.append((s0, start, -1))
+    if end != e1:
+        last_start = day_start(d1, tz)
+        if end - last_start <= e1 - end:
+            raws.append((last_start, end, 1))
+            last = d1 - timedelta(days=1)
+        else:
+            raws.append((end, e1, -1))
+    return Plan((first, last) if first <= last else None, tuple(raws))
+
+
+_TOPIC_MATCH = (
+    "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({p}topics) THEN {p}topics ELSE '[]'"
+    " END) WHERE value = ?)"
+)
+
+
+def raw_where(filters: Filters, prefix: str = "") -> tuple[str, list[str]]:
+    """SQL conditions on `signals` for the filters (no leading AND), and their parameters."""
+    parts, params = [], []
+    for key, value in filters.items():
+        parts.append(_sql(_TOPIC_MATCH, prefix) if key == "topic" else f"{prefix}{key} = ?")
+        params.append(value)
+    return " AND ".join(parts) or "1", params
+
+
+def _rollup_where(filters: Filters) -> tuple[str, list[str]]:
+    parts, params = ["topic = ?"], [filters.topic or ""]
+    for key, value in filters.items():
+        if key != "topic":
+            parts.append(f"{key} = ?")
+            params.append(value)
+    return " AND ".join(parts), params
+
+
+def raw_counts(db: Database, start: datetime, end: datetime, filters: Filters) -> Counts:
+    where, params = raw_where(filters)
+    row = db.execute(
+        f"SELECT {raw_sums()} FROM signals WHERE created_at >= ? AND created_at < ? AND {where}",
+        [iso_utc(start), iso_utc(end), *params],
+    ).fetchone()
+    return Counts.of(row)
+
+
+def window_counts(db: Database, windows: Sequence[tuple[datetime, datetime]],
+                  filters: Filters) -> list[Counts]:
+    """Exact Counts for each [start, end) window: one rollup query over all their days, plus
+    the raw edges of each."""
+    tz = rollup_timezone(db)
+    plans = [plan(s, e, tz) for s, e in windows]
+    ranges = [p.days for p in plans if p.days is not None]
+    per_day: dict[str, Counts] = {}
+    if ranges:
+        where, params = _rollup_where(filters)
+        lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+        for row in db.execute(
+            f"SELECT day, {ROLLUP_SUMS} FROM daily_rollup WHERE {where} AND day >= ? AND day <= ?"
+            " GROUP BY day", [*params, lo.isoformat(), hi.isoformat()],
+        ).fetchall():
+            per_day[row[0]] = Counts.of(row[1:])
+    out = []
+    for p in plans:
+        result = Counts()
+        if p.days is not None:
+            lo_s, hi_s = p.days[0].isoformat(), p.days[1].isoformat()
+            for day, counts in per_day.items():
+                if lo_s <= day <= hi_s:
+                    result = result + counts
+        for a, b, sign in p.raws:
+            edge = raw_counts(db, a, b, filters)
+            result = result + edge if sign > 0 else result - edge
+        out.append(result)
+    return out
