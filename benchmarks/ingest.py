@@ -51,12 +51,16 @@ def free_port() -> int:
 
 
 def body_for(n: int, run: str) -> bytes:
-    return json.dumps({
-        "id": f"{run}-{n}", "kind": "review", "rating": 1 + n % 5,
-        "text": f"Order {n} arrived late and the box was damaged, I want a refund",
-        "author": {"name": "Bench", "email": f"user{n % 5000}@example.com"},
-        "created_at": "2026-11-20T10:00:00Z",
-    }).encode()
+    return json.dumps(
+        {
+            "id": f"{run}-{n}",
+            "kind": "review",
+            "rating": 1 + n % 5,
+            "text": f"Order {n} arrived late and the box was damaged, I want a refund",
+            "author": {"name": "Bench", "email": f"user{n % 5000}@example.com"},
+            "created_at": "2026-11-20T10:00:00Z",
+        }
+    ).encode()
 
 
 async def wait_up(url: str) -> None:
@@ -80,6 +84,7 @@ async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, 
     connector = aiohttp.TCPConnector(limit=clients)
 
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < deadline:
@@ -87,7 +92,8 @@ async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, 
                 sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
                 t0 = time.perf_counter()
                 async with session.post(
-                    url + "/webhooks/web", data=raw,
+                    url + "/webhooks/web",
+                    data=raw,
                     headers={"Content-Type": "application/json", "X-Cxbot-Signature": sig},
                 ) as resp:
                     await resp.read()
@@ -100,10 +106,14 @@ async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, 
 
 
 def start(cmd: list[str], env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
-async def measure(name: str, cmd: list[str], env: dict[str, str], cwd: str, clients: list[int], seconds: float) -> dict[int, tuple[float, float, float, int]]:
+async def measure(
+    name: str, cmd: list[str], env: dict[str, str], cwd: str, clients: list[int], seconds: float
+) -> dict[int, tuple[float, float, float, int]]:
     port = int(cmd[-1])
     proc = start(cmd, env, cwd)
     url = f"http://127.0.0.1:{port}"
@@ -114,7 +124,12 @@ async def measure(name: str, cmd: list[str], env: dict[str, str], cwd: str, clie
         for c in clients:
             n, lat, errors = await drive(url, c, seconds, f"{name}-{c}-{time.time_ns()}")
             lat.sort()
-            results[c] = (n / seconds, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000, errors)
+            results[c] = (
+                n / seconds,
+                statistics.median(lat) * 1000,
+                lat[int(len(lat) * 0.99) - 1] * 1000,
+                errors,
+            )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -136,14 +151,43 @@ async def main() -> None:
         )
         env = {**os.environ, "BENCH_SECRET": SECRET, "CXBOT_CONFIG": str(cfg)}
         env.pop("SLACK_BOT_TOKEN", None)
-        bare = await measure("bare", [sys.executable, "-c", BARE_SERVER, str(free_port())], env, tmp, clients, args.seconds)
-        cx = await measure("cxbot", [sys.executable, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())], env, tmp, clients, args.seconds)
-    print(f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"synchronous={args.synchronous}, {args.seconds:g}s per point")
-    print(f"{'clients':>7} | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'cxbot req/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | {'ratio':>5}")
+        bare = await measure(
+            "bare",
+            [sys.executable, "-c", BARE_SERVER, str(free_port())],
+            env,
+            tmp,
+            clients,
+            args.seconds,
+        )
+        cx = await measure(
+            "cxbot",
+            [
+                sys.executable,
+                "-m",
+                "cxbot",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(free_port()),
+            ],
+            env,
+            tmp,
+            clients,
+            args.seconds,
+        )
+    print(
+        f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"synchronous={args.synchronous}, {args.seconds:g}s per point"
+    )
+    print(
+        f"{'clients':>7} | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'cxbot req/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | {'ratio':>5}"
+    )
     for c in clients:
         b, x = bare[c], cx[c]
-        print(f"{c:>7} | {b[0]:>10.0f} {b[1]:>7.2f} {b[2]:>7.2f} | {x[0]:>11.0f} {x[1]:>7.2f} {x[2]:>7.2f} {x[3]:>6} | {x[0] / b[0]:>5.0%}")
+        print(
+            f"{c:>7} | {b[0]:>10.0f} {b[1]:>7.2f} {b[2]:>7.2f} | {x[0]:>11.0f} {x[1]:>7.2f} {x[2]:>7.2f} {x[3]:>6} | {x[0] / b[0]:>5.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -134,10 +134,15 @@ def mix_line(f: Fmt, cur: Counts, prev: Counts | None) -> str:
     mix = mix_from_counts(cur.negative, cur.neutral, cur.positive, cur.unscored)
     if mix is None:
         return f"{f.b('Sentiment mix')}  no data"
-    line = (f"{f.b('Sentiment mix')}  {mix.negative:.0f}% negative · {mix.neutral:.0f}% neutral"
-            f" · {mix.positive:.0f}% positive · {mix.unscored:.0f}% unscored")
-    before = mix_from_counts(prev.negative, prev.neutral, prev.positive, prev.unscored) \
-        if prev is not None else None
+    line = (
+        f"{f.b('Sentiment mix')}  {mix.negative:.0f}% negative · {mix.neutral:.0f}% neutral"
+        f" · {mix.positive:.0f}% positive · {mix.unscored:.0f}% unscored"
+    )
+    before = (
+        mix_from_counts(prev.negative, prev.neutral, prev.positive, prev.unscored)
+        if prev is not None
+        else None
+    )
     if before is not None:
         line += f"  ·  negative {mix.negative - before.negative:+.0f} pts vs previous"
     return line
@@ -160,10 +165,17 @@ def signal_line(f: Fmt, i: int, row: SignalRow, tz: ZoneInfo, *, snippet: bool =
         body = "".join(f.b(f.esc(p)) if k % 2 and p else f.esc(p) for k, p in enumerate(pieces))
     else:
         body = trim(f.esc(raw), 200)
-    meta = " · ".join(x for x in (
-        severity_badge(row), f.esc(row.source), row.kind, local_time(row.created_at, tz),
-        f.esc(row.author) if row.author else "",
-    ) if x)
+    meta = " · ".join(
+        x
+        for x in (
+            severity_badge(row),
+            f.esc(row.source),
+            row.kind,
+            local_time(row.created_at, tz),
+            f.esc(row.author) if row.author else "",
+        )
+        if x
+    )
     return f"{i}. {meta} — “{body}” {f.link(row.url, 'open')}".rstrip()
 
 
@@ -172,11 +184,15 @@ def no_data_hint(f: Fmt, hint: str | None) -> str:
 
 
 def error_parts(f: Fmt, message: str, usage: str | None, suggestion: str | None) -> list[Part]:
-    parts: list[Part] = [("section", f.esc(message))]
+    # Our messages quote words in `code`; commands.py keeps backticks out of the quoted words,
+    # so the code spans can be restored after escaping (mentions and links stay inert).
+    parts: list[Part] = [("section", f.esc(message).replace("ˋ", "`"))]
     if usage:
         parts.append(("context", f"Usage: {f.code(f.esc(usage))}"))
-    tips = [f"Try {f.code('/cx ' + f.esc(suggestion))}" if suggestion and suggestion != "help"
-            else "", f"{f.code('/cx help')} lists everything."]
+    tips = [
+        f"Try {f.code('/cx ' + f.esc(suggestion))}" if suggestion and suggestion != "help" else "",
+        f"{f.code('/cx help')} lists everything.",
+    ]
     parts.append(("context", " · ".join(t for t in tips if t)))
     return parts
 
@@ -197,7 +213,7 @@ EXAMPLES = {
     "volume": ["/cx volume 24h", "/cx volume 2026-11-01..2026-11-15 kind:ticket"],
     "top": ["/cx top negative", "/cx top negative 24h source:trustpilot"],
     "topics": ["/cx topics 30d"],
-    "search": ["/cx search refund", "/cx search \"double charged\" 30d kind:ticket"],
+    "search": ["/cx search refund", '/cx search "double charged" 30d kind:ticket'],
     "customer": ["/cx customer ana@example.com", "/cx customer @ana"],
     "alerts": ["/cx alerts"],
     "mute": ["/cx mute bad-review 2h"],
@@ -207,20 +223,31 @@ EXAMPLES = {
 }
 SUMMARIES = {
     "summary": "volume, NPS, CSAT, CES, rating and sentiment, each against the previous period",
-    "nps": "Net Promoter Score with its sample and trend", "csat": "CSAT (% 4–5 of 5)",
-    "ces": "Customer Effort Score (mean of 1–7)", "rating": "average star rating",
-    "sentiment": "average text sentiment and the label mix", "volume": "how many signals",
-    "top": "the worst negative signals, with links", "topics": "topics ranked, rising ones marked",
-    "search": "full-text search, newest first", "customer": "one customer across channels",
-    "alerts": "alert rules and mutes", "mute": "silence a rule for a while (admins)",
-    "unmute": "lift a mute (admins)", "digest": "preview this week's digest",
+    "nps": "Net Promoter Score with its sample and trend",
+    "csat": "CSAT (% 4–5 of 5)",
+    "ces": "Customer Effort Score (mean of 1–7)",
+    "rating": "average star rating",
+    "sentiment": "average text sentiment and the label mix",
+    "volume": "how many signals",
+    "top": "the worst negative signals, with links",
+    "topics": "topics ranked, rising ones marked",
+    "search": "full-text search, newest first",
+    "customer": "one customer across channels",
+    "alerts": "alert rules and mutes",
+    "mute": "silence a rule for a while (admins)",
+    "unmute": "lift a mute (admins)",
+    "digest": "preview this week's digest",
     "help": "this help",
 }
-PERIOD_HELP = ("Periods: 24h, 7d (default), 30d, 90d, 365d, any Nd or Nh, today, yesterday, this"
-               " week, last week, this month, last month, all, or 2026-11-01..2026-11-15 (days in"
-               " the team's timezone).")
-FILTER_HELP = ("Filters: source:NAME kind:review|ticket|message|mention|survey topic:NAME"
-               " lang:CODE. Add `public` at the end to post the answer in the channel.")
+PERIOD_HELP = (
+    "Periods: 24h, 7d (default), 30d, 90d, 365d, any Nd or Nh, today, yesterday, this"
+    " week, last week, this month, last month, all, or 2026-11-01..2026-11-15 (days in"
+    " the team's timezone)."
+)
+FILTER_HELP = (
+    "Filters: source:NAME kind:review|ticket|message|mention|survey topic:NAME"
+    " lang:CODE. Add `public` at the end to post the answer in the channel."
+)
 
 
 def render_help(usage: dict[str, str], topic: str | None = None, public: bool = False) -> Answer:
@@ -228,24 +255,49 @@ def render_help(usage: dict[str, str], topic: str | None = None, public: bool = 
         head: Part
         if topic in usage:
             assert topic is not None
-            lines = [f.b(f"/cx {topic}") + f" — {SUMMARIES[topic]}",
-                     f"Usage: {f.code(usage[topic])}",
-                     "Examples: " + " · ".join(f.code(e) for e in EXAMPLES[topic])]
+            lines = [
+                f.b(f"/cx {topic}") + f" — {SUMMARIES[topic]}",
+                f"Usage: {f.code(usage[topic])}",
+                "Examples: " + " · ".join(f.code(e) for e in EXAMPLES[topic]),
+            ]
             return [("section", "\n".join(lines)), ("context", f"{PERIOD_HELP} {FILTER_HELP}")]
-        head = ("section", f.b("/cx — ask cxbot about customer experience")
-                + (f"\n(no command `{f.esc(topic)}`)" if topic else ""))
+        head = (
+            "section",
+            f.b("/cx — ask cxbot about customer experience")
+            + (f"\n(no command `{f.esc(topic)}`)" if topic else ""),
+        )
         lines = [f"{f.code(usage[v])} — {SUMMARIES[v]}" for v in usage if v != "help"]
-        return [head, ("section", "\n".join(lines)), ("context", PERIOD_HELP),
-                ("context", FILTER_HELP), ("context", "e.g. " + " · ".join(
-                    f.code(e) for e in ("/cx summary 30d", "/cx nps 90d source:appstore",
-                                        "/cx search refund", "/cx help nps")))]
+        return [
+            head,
+            ("section", "\n".join(lines)),
+            ("context", PERIOD_HELP),
+            ("context", FILTER_HELP),
+            (
+                "context",
+                "e.g. "
+                + " · ".join(
+                    f.code(e)
+                    for e in (
+                        "/cx summary 30d",
+                        "/cx nps 90d source:appstore",
+                        "/cx search refund",
+                        "/cx help nps",
+                    )
+                ),
+            ),
+        ]
 
     return build(parts, public)
 
 
-def render_alerts(rules: Sequence[tuple[str, str, str]], mutes: dict[str, tuple[str, str | None]],
-                  tz: ZoneInfo, public: bool = False) -> Answer:
+def render_alerts(
+    rules: Sequence[tuple[str, str, str]],
+    mutes: dict[str, tuple[str, str | None]],
+    tz: ZoneInfo,
+    public: bool = False,
+) -> Answer:
     """`rules`: (name, channel, conditions); `mutes`: rule -> (until ISO, muted_by)."""
+
     def parts(f: Fmt) -> list[Part]:
         if not rules:
             return [("section", "No alert rules are configured ([[alerts]] in the config).")]
@@ -260,8 +312,13 @@ def render_alerts(rules: Sequence[tuple[str, str, str]], mutes: dict[str, tuple[
         stale = sorted(set(mutes) - {r[0] for r in rules})
         out: list[Part] = [("section", f.b("Alert rules") + "\n" + "\n".join(lines))]
         if stale:
-            out.append(("context", "Also muted (no such rule in the config): "
-                        + ", ".join(f.esc(s) for s in stale)))
+            out.append(
+                (
+                    "context",
+                    "Also muted (no such rule in the config): "
+                    + ", ".join(f.esc(s) for s in stale),
+                )
+            )
         return out
 
     return build(parts, public)
@@ -269,10 +326,19 @@ def render_alerts(rules: Sequence[tuple[str, str, str]], mutes: dict[str, tuple[
 
 def render_muted(rule: str, until: datetime, tz: ZoneInfo, by: str | None) -> Answer:
     when = until.astimezone(tz).strftime("%d %b %H:%M")
-    return build(lambda f: [("section", f"🔇 {f.b(f.esc(rule))} is muted until {when}"
-                             f" ({tz.key}).")])
+    return build(
+        lambda f: [("section", f"🔇 {f.b(f.esc(rule))} is muted until {when} ({tz.key}).")]
+    )
 
 
 def render_unmuted(rule: str, existed: bool) -> Answer:
-    return build(lambda f: [("section", f"🔔 {f.b(f.esc(rule))} is unmuted." if existed
-                             else f"{f.b(f.esc(rule))} was not muted.")])
+    return build(
+        lambda f: [
+            (
+                "section",
+                f"🔔 {f.b(f.esc(rule))} is unmuted."
+                if existed
+                else f"{f.b(f.esc(rule))} was not muted.",
+            )
+        ]
+    )

@@ -58,10 +58,14 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     """Enrichment and outbox delivery; both resume from the database after a restart."""
     settings = app[SETTINGS]
     sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
-    outbox = OutboxWorker(app[STORE], sink, timeout_seconds=settings.file.slack.send_timeout_seconds)
+    outbox = OutboxWorker(
+        app[STORE], sink, timeout_seconds=settings.file.slack.send_timeout_seconds
+    )
     app[OUTBOX] = outbox
     enrichment = EnrichmentWorker(
-        settings, app[STORE], app[NEW_SIGNALS],
+        settings,
+        app[STORE],
+        app[NEW_SIGNALS],
         after=partial(decide_alerts, policy=alert_policy(settings)),
         on_alerts=outbox.poke,
     )
@@ -72,7 +76,9 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def slack_not_configured(request: web.Request) -> web.Response:
-    raise ServiceUnavailable("Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN")
+    raise ServiceUnavailable(
+        "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN"
+    )
 
 
 def create_app(settings: Settings) -> web.Application:

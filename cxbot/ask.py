@@ -73,8 +73,10 @@ def ask(
         return error_answer(exc.message, USAGE.get(exc.verb or ""), exc.suggestion)
     if cmd.admin_only and user_id is not None and user_id not in admins:
         what = "digest send" if cmd.verb == "digest" else cmd.verb
-        return error_answer(f"Only admins can use `{what}`: ask one of the Slack users listed"
-                            " in slack.admins in the config.")
+        return error_answer(
+            f"Only admins can use `{what}`: ask one of the Slack users listed"
+            " in slack.admins in the config."
+        )
     try:
         return _dispatch(db, cmd, now=now, tz=tz, rules=rules, user_id=user_id)
     except CommandError as exc:
@@ -91,8 +93,13 @@ def _spec(cmd: Command) -> PeriodSpec:
 
 
 def _dispatch(
-    db: Database, cmd: Command, *, now: datetime, tz: ZoneInfo,
-    rules: Sequence[AlertRule | SpikeRule], user_id: str | None,
+    db: Database,
+    cmd: Command,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    rules: Sequence[AlertRule | SpikeRule],
+    user_id: str | None,
 ) -> Reply:
     verb, filters, public = cmd.verb, cmd.filters, cmd.public
     if verb == "help":
@@ -113,14 +120,22 @@ def _dispatch(
             return render_metric(verb, result, filters, tz, hint=hint, public=public)
         if verb == "top":
             rows = top_negative(db, window, filters)
-            return render_top(rows, window, filters, tz, hint=_hint(db, filters) if not rows
-                              else None, public=public)
-        return render_topics(topic_stats(db, window, before, filters), window, before, filters,
-                             tz, public=public)
+            return render_top(
+                rows,
+                window,
+                filters,
+                tz,
+                hint=_hint(db, filters) if not rows else None,
+                public=public,
+            )
+        return render_topics(
+            topic_stats(db, window, before, filters), window, before, filters, tz, public=public
+        )
     if verb == "search":
         within = resolve(cmd.period, now, tz) if cmd.period else None
-        return render_search(search(db, cmd.args, within, filters), within, filters, tz,
-                             public=public)
+        return render_search(
+            search(db, cmd.args, within, filters), within, filters, tz, public=public
+        )
     if verb == "customer":
         profile = customer_profile(db, cmd.args[0], since=now - TREND_SPAN)
         return render_customer(profile, cmd.args[0], tz, now, public=public)
@@ -134,7 +149,8 @@ def _dispatch(
         guess = closest(rule, names)
         raise CommandError(
             f"There is no rule `{rule}`" + (f" — did you mean `{guess}`?" if guess else "."),
-            suggestion=f"{verb} {guess}" if guess else "alerts", verb=verb,
+            suggestion=f"{verb} {guess}" if guess else "alerts",
+            verb=verb,
         )
     if verb == "mute":
         assert cmd.duration is not None
@@ -161,8 +177,9 @@ def _hint(db: Database, filters: Filters) -> str | None:
         if value not in known:
             guess = closest(value, known, cutoff=0.5)
             return f"No {key} is called `{value}`" + (
-                f" — did you mean `{key}:{guess}`?" if guess else
-                (f" (known: {', '.join(known[:10])})." if known else ".")
+                f" — did you mean `{key}:{guess}`?"
+                if guess
+                else (f" (known: {', '.join(known[:10])})." if known else ".")
             )
     return None
 
@@ -170,8 +187,10 @@ def _hint(db: Database, filters: Filters) -> str | None:
 def describe_rule(rule: AlertRule | SpikeRule) -> str:
     """The conditions of a rule in one line, as written in the config."""
     if isinstance(rule, SpikeRule):
-        return (f"spike: negatives per {rule.by} in {rule.window_minutes:g} min above"
-                f" {rule.factor:g}× the {rule.baseline_days}-day baseline (min {rule.min_count})")
+        return (
+            f"spike: negatives per {rule.by} in {rule.window_minutes:g} min above"
+            f" {rule.factor:g}× the {rule.baseline_days}-day baseline (min {rule.min_count})"
+        )
     skip = {"name", "channel", "max_per_window", "window_minutes"}
     data = rule.model_dump(exclude_defaults=True, exclude=skip)
     return ", ".join(

@@ -104,7 +104,12 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 @main.command()
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--source", default="ingest", show_default=True, help="Source name the signals are stored under (the idempotency scope).")
+@click.option(
+    "--source",
+    default="ingest",
+    show_default=True,
+    help="Source name the signals are stored under (the idempotency scope).",
+)
 def ingest(config_path: Path | None, file: Path, source: str) -> None:
     """Backfill from JSON Lines (one generic signal per line); idempotent."""
     from .ingest import ingest_lines

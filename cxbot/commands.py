@@ -23,16 +23,38 @@ METRIC_VERBS = ("nps", "csat", "ces", "rating", "sentiment", "volume")
 PERIOD_VERBS = ("summary", *METRIC_VERBS, "top", "topics", "search")
 ADMIN_VERBS = ("mute", "unmute")  # and `digest send`
 VERBS = (
-    "help", *PERIOD_VERBS, "customer", "mute", "unmute", "alerts", "digest",
+    "help",
+    *PERIOD_VERBS,
+    "customer",
+    "mute",
+    "unmute",
+    "alerts",
+    "digest",
 )
 ALIASES = {
-    "?": "help", "overview": "summary", "stats": "summary", "report": "summary",
-    "ratings": "rating", "stars": "rating", "count": "volume", "worst": "top",
-    "topic": "topics", "find": "search", "who": "customer", "profile": "customer",
-    "rules": "alerts", "mutes": "alerts",
+    "?": "help",
+    "overview": "summary",
+    "stats": "summary",
+    "report": "summary",
+    "ratings": "rating",
+    "stars": "rating",
+    "count": "volume",
+    "worst": "top",
+    "topic": "topics",
+    "find": "search",
+    "who": "customer",
+    "profile": "customer",
+    "rules": "alerts",
+    "mutes": "alerts",
 }
-FILTER_KEYS = {"source": "source", "kind": "kind", "topic": "topic", "lang": "lang",
-               "language": "lang", "src": "source"}
+FILTER_KEYS = {
+    "source": "source",
+    "kind": "kind",
+    "topic": "topic",
+    "lang": "lang",
+    "language": "lang",
+    "src": "source",
+}
 RULE_NAME = re.compile(r"^[\w.-]+$")  # the same as AlertRule.name
 MAX_MUTE = timedelta(days=90)
 
@@ -93,8 +115,8 @@ def _unslack(text: str) -> str:
             return "@" + label if label else target
         return label or target
 
-    return _SLACK_LINK.sub(repl, text).replace("&lt;", "<").replace("&gt;", ">").replace(
-        "&amp;", "&"
+    return (
+        _SLACK_LINK.sub(repl, text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     )
 
 
@@ -128,6 +150,8 @@ def parse_command(text: str) -> Command:
 
 
 def _short(word: str) -> str:
+    """A user's word for quoting in a message between backticks (so without any)."""
+    word = word.replace("`", "'")
     return word if len(word) <= 40 else word[:40] + "…"
 
 
@@ -151,8 +175,8 @@ def _period_and_filters(
     while i < len(words):
         word = words[i]
         for size in (3, 2, 1):  # "last 7 days", "this week", "7d"
-            phrase = " ".join(words[i:i + size])
-            if len(words[i:i + size]) < size:
+            phrase = " ".join(words[i : i + size])
+            if len(words[i : i + size]) < size:
                 continue
             try:
                 spec = parse_period(phrase)
@@ -162,7 +186,8 @@ def _period_and_filters(
                 if period is not None:
                     raise CommandError(
                         f"Two periods given (`{period.text}` and `{phrase}`): pick one.",
-                        suggestion=f"{verb} {spec.text}", verb=verb,
+                        suggestion=f"{verb} {spec.text}",
+                        verb=verb,
                     )
                 period = spec
                 i += size
@@ -178,7 +203,8 @@ def _period_and_filters(
                     f"Unknown filter `{_short(key)}:`"
                     + (f" — did you mean `{guess}:`?" if guess else "")
                     + " Filters are source:, kind:, topic:, lang:.",
-                    suggestion=f"{verb} {guess}:{value}" if guess else verb, verb=verb,
+                    suggestion=f"{verb} {guess}:{value}" if guess else verb,
+                    verb=verb,
                 )
             else:
                 rest.append(word)
@@ -188,8 +214,11 @@ def _period_and_filters(
 
 def _filter_value(name: str, value: str, found: dict[str, str], verb: str) -> str:
     if not value:
-        raise CommandError(f"`{name}:` needs a value, e.g. `{name}:{_EXAMPLE[name]}`",
-                           suggestion=f"{verb} {name}:{_EXAMPLE[name]}", verb=verb)
+        raise CommandError(
+            f"`{name}:` needs a value, e.g. `{name}:{_EXAMPLE[name]}`",
+            suggestion=f"{verb} {name}:{_EXAMPLE[name]}",
+            verb=verb,
+        )
     if name in found:
         raise CommandError(f"`{name}:` is given twice; one value per filter.", verb=verb)
     if name == "kind":
@@ -199,13 +228,17 @@ def _filter_value(name: str, value: str, found: dict[str, str], verb: str) -> st
                 f"`{_short(value)}` is not a kind"
                 + (f" — did you mean `kind:{guess}`?" if guess else "")
                 + f" Kinds: {', '.join(KINDS)}.",
-                suggestion=f"{verb} kind:{guess}" if guess else None, verb=verb,
+                suggestion=f"{verb} kind:{guess}" if guess else None,
+                verb=verb,
             )
         return value.lower()
     if name == "lang":
         if not re.fullmatch(r"[A-Za-z]{2,3}", value):
-            raise CommandError(f"`lang:` takes a language code such as `lang:en`, not"
-                               f" `{_short(value)}`.", suggestion=f"{verb} lang:en", verb=verb)
+            raise CommandError(
+                f"`lang:` takes a language code such as `lang:en`, not `{_short(value)}`.",
+                suggestion=f"{verb} lang:en",
+                verb=verb,
+            )
         return value.lower()
     return value
 
@@ -220,12 +253,18 @@ def _with_args(
         if rest and rest[0].lower() in ("negative", "neg", "negatives", "worst"):
             rest = rest[1:]
         if rest:
-            raise CommandError(f"`top` lists negative signals only: `{USAGE['top']}`",
-                               suggestion="top negative 7d", verb="top")
+            raise CommandError(
+                f"`top` lists negative signals only: `{USAGE['top']}`",
+                suggestion="top negative 7d",
+                verb="top",
+            )
     elif verb == "search":
         if not rest:
-            raise CommandError("What should I search for? e.g. `/cx search refund 30d`",
-                               suggestion="search refund", verb="search")
+            raise CommandError(
+                "What should I search for? e.g. `/cx search refund 30d`",
+                suggestion="search refund",
+                verb="search",
+            )
         return Command(verb, period, filters, tuple(rest), public=public)
     elif rest:
         guess = closest(rest[0], [*METRIC_VERBS, "this week", "last week", "this month"])
@@ -234,7 +273,8 @@ def _with_args(
             + (f" — did you mean `{guess}`?" if guess else "")
             + f" Usage: `{USAGE[verb]}`; periods look like 24h, 7d, 30d, this week,"
             " 2026-11-01..2026-11-15.",
-            suggestion=f"{verb} 7d", verb=verb,
+            suggestion=f"{verb} 7d",
+            verb=verb,
         )
     return Command(verb, period, filters, (), public=public)
 
@@ -246,13 +286,17 @@ def _simple(verb: str, rest: list[str], public: bool) -> Command:
         return Command("help", args=(topic,) if topic else (), public=public)
     if verb == "customer":
         if len(rest) != 1:
-            raise CommandError("Give one email or handle: `/cx customer ana@example.com` or"
-                               " `/cx customer @ana`", suggestion="customer @ana", verb=verb)
+            raise CommandError(
+                "Give one email or handle: `/cx customer ana@example.com` or `/cx customer @ana`",
+                suggestion="customer @ana",
+                verb=verb,
+            )
         return Command(verb, args=(rest[0],), public=public)
     if verb == "mute":
         if len(rest) != 2:
-            raise CommandError(f"Usage: `{USAGE['mute']}`", suggestion="mute bad-review 2h",
-                               verb=verb)
+            raise CommandError(
+                f"Usage: `{USAGE['mute']}`", suggestion="mute bad-review 2h", verb=verb
+            )
         rule, duration = _rule(rest[0], verb), parse_duration(rest[1])
         return Command(verb, args=(rule,), duration=duration, public=public)
     if verb == "unmute":
@@ -270,8 +314,11 @@ def _simple(verb: str, rest: list[str], public: bool) -> Command:
 
 def _rule(name: str, verb: str) -> str:
     if not RULE_NAME.match(name):
-        raise CommandError(f"`{_short(name)}` is not a rule name; `/cx alerts` lists them.",
-                           suggestion="alerts", verb=verb)
+        raise CommandError(
+            f"`{_short(name)}` is not a rule name; `/cx alerts` lists them.",
+            suggestion="alerts",
+            verb=verb,
+        )
     return name
 
 
@@ -282,10 +329,16 @@ _DURATION_UNIT = {"m": 1, "min": 1, "h": 60, "d": 1440, "w": 10080}
 def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text.lower())
     if not m:
-        raise CommandError(f"`{_short(text)}` is not a duration: use 30m, 2h, 1d or 1w.",
-                           suggestion="mute RULE 2h", verb="mute")
+        raise CommandError(
+            f"`{_short(text)}` is not a duration: use 30m, 2h, 1d or 1w.",
+            suggestion="mute RULE 2h",
+            verb="mute",
+        )
     value = timedelta(minutes=int(m.group(1)) * _DURATION_UNIT[m.group(2)])
     if value <= timedelta(0) or value > MAX_MUTE:
-        raise CommandError(f"A mute lasts from 1 minute to {MAX_MUTE.days} days.",
-                           suggestion="mute RULE 1d", verb="mute")
+        raise CommandError(
+            f"A mute lasts from 1 minute to {MAX_MUTE.days} days.",
+            suggestion="mute RULE 1d",
+            verb="mute",
+        )
     return value

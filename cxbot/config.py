@@ -114,7 +114,9 @@ class Source:
     secret: SecretStr | None = None
     token: SecretStr | None = None
     verify_token: SecretStr | None = None
-    options: Mapping[str, Any] = field(default_factory=dict, repr=False)  # may hold resolved secrets
+    options: Mapping[str, Any] = field(
+        default_factory=dict, repr=False
+    )  # may hold resolved secrets
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,17 @@ def _resolve_source(
     provider = get_provider(src.type)
     if src.verify and provider.auth == "secret" and not src.secret_env and src.type != "generic":
         raise ConfigError(
-            f"{where}: type {src.type!r} signs its deliveries: set secret_env "
-            "(or `verify = false`)"
+            f"{where}: type {src.type!r} signs its deliveries: set secret_env (or `verify = false`)"
+        )
+    if (
+        src.verify
+        and provider.auth is None
+        and provider.verify is not None
+        and not (src.secret_env or src.token_env)
+    ):
+        raise ConfigError(
+            f"{where}: type {src.type!r} needs secret_env (HMAC signature) or token_env "
+            "(shared token), or `verify = false`"
         )
     if src.verify and provider.auth == "token" and not src.token_env:
         raise ConfigError(

@@ -29,8 +29,21 @@ log = logging.getLogger("cxbot.enrichment")
 
 BATCH = 200
 _COLUMNS = (
-    "id", "source", "provider", "kind", "text", "title", "rating", "score", "score_type",
-    "author_name", "author_email", "author_handle", "created_at", "thread_key", "url",
+    "id",
+    "source",
+    "provider",
+    "kind",
+    "text",
+    "title",
+    "rating",
+    "score",
+    "score_type",
+    "author_name",
+    "author_email",
+    "author_handle",
+    "created_at",
+    "thread_key",
+    "url",
 )
 
 # Called inside the enrichment's write job with the freshly enriched rows; returns outbox ids.
@@ -96,9 +109,15 @@ def _count_on_profile(db: Database, customer_id: int, row: dict[str, Any], e: En
                  THEN (sentiment_sum + ?) / (sentiment_count + ?) ELSE NULL END
            WHERE id = ?""",
         [
-            row.get("author_name"), row["created_at"], row["created_at"],
-            e.text_sentiment or 0.0, int(scored), int(scored), e.text_sentiment or 0.0,
-            int(scored), customer_id,
+            row.get("author_name"),
+            row["created_at"],
+            row["created_at"],
+            e.text_sentiment or 0.0,
+            int(scored),
+            int(scored),
+            e.text_sentiment or 0.0,
+            int(scored),
+            customer_id,
         ],
     )
 
@@ -119,8 +138,14 @@ def apply_enrichment(
                  sentiment_source = ?, topics = ?, urgency = ?, enriched_at = ?
                WHERE id = ? AND enriched_at IS NULL""",
             [
-                e.lang, e.text_sentiment, e.sentiment_label, e.sentiment_source,
-                json.dumps(e.topics, ensure_ascii=False), e.urgency, stamp, row["id"],
+                e.lang,
+                e.text_sentiment,
+                e.sentiment_label,
+                e.sentiment_source,
+                json.dumps(e.topics, ensure_ascii=False),
+                e.urgency,
+                stamp,
+                row["id"],
             ],
         ).rowcount
         if not updated:  # enriched meanwhile (reprocess, a second worker): nothing twice
@@ -129,10 +154,18 @@ def apply_enrichment(
         if customer_id is not None:
             db.execute("UPDATE signals SET customer_id = ? WHERE id = ?", [customer_id, row["id"]])
             _count_on_profile(db, customer_id, row, e)
-        done.append({**row, "customer_id": customer_id, "lang": e.lang,
-                     "sentiment": e.text_sentiment, "sentiment_label": e.sentiment_label,
-                     "sentiment_source": e.sentiment_source, "topics": e.topics,
-                     "urgency": e.urgency})
+        done.append(
+            {
+                **row,
+                "customer_id": customer_id,
+                "lang": e.lang,
+                "sentiment": e.text_sentiment,
+                "sentiment_label": e.sentiment_label,
+                "sentiment_source": e.sentiment_source,
+                "topics": e.topics,
+                "urgency": e.urgency,
+            }
+        )
     return after(db, done, now) if after is not None and done else []
 
 
@@ -193,12 +226,21 @@ class EnrichmentWorker:
             started = time.perf_counter()
             results = await loop.run_in_executor(self._executor, enrich_rows, self.enricher, rows)
             outbox_ids: list[int] = await self.store.write(
-                partial(apply_enrichment, rows=rows, results=results, now=datetime.now(UTC),
-                        after=self.after)
+                partial(
+                    apply_enrichment,
+                    rows=rows,
+                    results=results,
+                    now=datetime.now(UTC),
+                    after=self.after,
+                )
             )
             total += len(rows)
-            log.info("enriched %d signal(s), %d alert(s) owed %.1fms", len(rows), len(outbox_ids),
-                     (time.perf_counter() - started) * 1000)
+            log.info(
+                "enriched %d signal(s), %d alert(s) owed %.1fms",
+                len(rows),
+                len(outbox_ids),
+                (time.perf_counter() - started) * 1000,
+            )
             if outbox_ids and self.on_alerts is not None:
                 self.on_alerts(outbox_ids)
 
@@ -220,7 +262,9 @@ def enrich_all_pending(settings: Settings, after: AfterEnrich | None = None) -> 
         while rows := pending(reader):
             results = enricher.enrich_many(rows)
             writer.submit(
-                partial(apply_enrichment, rows=rows, results=results, now=datetime.now(UTC), after=after)
+                partial(
+                    apply_enrichment, rows=rows, results=results, now=datetime.now(UTC), after=after
+                )
             ).result()
             total += len(rows)
     finally:

@@ -1,14 +1,14 @@
 """The error tree. HTTP-facing errors carry their status; one middleware turns them into JSON.
 
-    CxbotError
-    ├── ConfigError                 bad config file or environment (the CLI prints it and exits 2)
-    └── HTTPError (status)
-        ├── BadRequest              400 malformed body, wrong types, missing fields
-        ├── Unauthorized            401 missing or wrong signature / token
-        ├── NotFound                404 unknown source
-        ├── PayloadTooLarge         413 body over `server.max_body_bytes`
-        ├── UnsupportedMediaType    415 wrong content type
-        └── ServiceUnavailable      503 storage trouble: the provider should retry
+CxbotError
+├── ConfigError                 bad config file or environment (the CLI prints it and exits 2)
+└── HTTPError (status)
+    ├── BadRequest              400 malformed body, wrong types, missing fields
+    ├── Unauthorized            401 missing or wrong signature / token
+    ├── NotFound                404 unknown source
+    ├── PayloadTooLarge         413 body over `server.max_body_bytes`
+    ├── UnsupportedMediaType    415 wrong content type
+    └── ServiceUnavailable      503 storage trouble: the provider should retry
 """
 
 from __future__ import annotations

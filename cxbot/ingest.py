@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +95,3 @@ def enrich_pending(settings: Settings) -> int:
     from .enrichment import enrich_all_pending
 
     return enrich_all_pending(settings)
-
-
-

@@ -48,7 +48,9 @@ class StoredDelivery:
     new_ids: list[int]
 
 
-def signal_row(signal: Signal, *, source: str, provider: str, received_at: str, event_id: int) -> dict[str, Any]:
+def signal_row(
+    signal: Signal, *, source: str, provider: str, received_at: str, event_id: int
+) -> dict[str, Any]:
     author = signal.author
     return {
         "source": source,
@@ -71,7 +73,6 @@ def signal_row(signal: Signal, *, source: str, provider: str, received_at: str, 
         "received_at": received_at,
         "event_id": event_id,
     }
-
 
 
 def _insert_sql(columns: Sequence[str]) -> str:
@@ -121,7 +122,10 @@ def store_delivery(db: Database, rec: DeliveryRecord) -> StoredDelivery:
     new_ids: list[int] = []
     for signal in fresh:
         row = signal_row(
-            signal, source=rec.source, provider=rec.provider, received_at=rec.received_at,
+            signal,
+            source=rec.source,
+            provider=rec.provider,
+            received_at=rec.received_at,
             event_id=event_id,
         )
         signal_id = conn.execute(_insert_sql(list(row)), tuple(row.values())).lastrowid

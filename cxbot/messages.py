@@ -35,8 +35,13 @@ def alert_view(db: Database, signal_id: int, rules: list[str]) -> AlertView:
         if found:
             name = found[0] or name
             earlier = int(found[1])
-    return AlertView(signal=signal, rules=rules, customer_name=name, earlier_signals=earlier,
-                     source_label=str(signal["source"]))
+    return AlertView(
+        signal=signal,
+        rules=rules,
+        customer_name=name,
+        earlier_signals=earlier,
+        source_label=str(signal["source"]),
+    )
 
 
 def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +50,9 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     if kind == "alert":
         return alert_message(alert_view(db, row["signal_id"], json.loads(row["rules"])))
     if kind == "update":
-        alert = db.execute("SELECT signal_id, rules FROM outbox WHERE id = ?", [payload["alert_id"]]).fetchone()
+        alert = db.execute(
+            "SELECT signal_id, rules FROM outbox WHERE id = ?", [payload["alert_id"]]
+        ).fetchone()
         return alert_message(alert_view(db, alert[0], json.loads(alert[1])))
     if kind == "rollup":
         held = db.execute(
@@ -54,10 +61,18 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
             [row["id"]],
         ).fetchall()
         links = [(t or x or "", u) for t, x, u in held[:ROLLUP_LINKS]]
-        return rollup_message(row["rule"], row["channel"], len(held), payload["window_minutes"], links)
+        return rollup_message(
+            row["rule"], row["channel"], len(held), payload["window_minutes"], links
+        )
     if kind == "spike":
-        return spike_message(row["rule"], payload["by"], payload["key"], payload["recent"],
-                             payload["baseline"], payload["window_minutes"])
+        return spike_message(
+            row["rule"],
+            payload["by"],
+            payload["key"],
+            payload["recent"],
+            payload["baseline"],
+            payload["window_minutes"],
+        )
     if kind == "digest":
         return dict(payload["message"])
     raise ValueError(f"unknown outbox kind {kind!r}")

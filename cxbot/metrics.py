@@ -127,8 +127,9 @@ def mix_from_counts(negative: int, neutral: int, positive: int, unscored: int) -
     n = negative + neutral + positive + unscored
     if n <= 0:
         return None
-    return Mix(100.0 * negative / n, 100.0 * neutral / n, 100.0 * positive / n,
-               100.0 * unscored / n, n)
+    return Mix(
+        100.0 * negative / n, 100.0 * neutral / n, 100.0 * positive / n, 100.0 * unscored / n, n
+    )
 
 
 # --- the metric registry: what `/cx nps|csat|...` and summaries show ----------------------------
@@ -155,25 +156,44 @@ METRICS: dict[str, Metric] = {
         "volume", "Volume", lambda c: float(c.n), lambda c: c.n, lambda x: f"{x:,.0f}", "%"
     ),
     "nps": Metric(
-        "nps", "NPS",
+        "nps",
+        "NPS",
         lambda c: nps_from_counts(c.promoters, c.passives, c.detractors),
-        lambda c: c.promoters + c.passives + c.detractors, _signed, "pts",
+        lambda c: c.promoters + c.passives + c.detractors,
+        _signed,
+        "pts",
     ),
     "csat": Metric(
-        "csat", "CSAT", lambda c: csat_from_counts(c.csat_good, c.csat_n), lambda c: c.csat_n,
-        lambda x: f"{x:.0f}%", "pts",
+        "csat",
+        "CSAT",
+        lambda c: csat_from_counts(c.csat_good, c.csat_n),
+        lambda c: c.csat_n,
+        lambda x: f"{x:.0f}%",
+        "pts",
     ),
     "ces": Metric(
-        "ces", "CES", lambda c: mean_from_counts(c.ces_sum, c.ces_n), lambda c: c.ces_n,
-        lambda x: f"{x:.2f}/7", "",
+        "ces",
+        "CES",
+        lambda c: mean_from_counts(c.ces_sum, c.ces_n),
+        lambda c: c.ces_n,
+        lambda x: f"{x:.2f}/7",
+        "",
     ),
     "rating": Metric(
-        "rating", "Rating", lambda c: mean_from_counts(c.rating_sum, c.rating_n),
-        lambda c: c.rating_n, lambda x: f"{x:.2f}★", "",
+        "rating",
+        "Rating",
+        lambda c: mean_from_counts(c.rating_sum, c.rating_n),
+        lambda c: c.rating_n,
+        lambda x: f"{x:.2f}★",
+        "",
     ),
     "sentiment": Metric(
-        "sentiment", "Sentiment", lambda c: mean_from_counts(c.sentiment_sum, c.sentiment_n),
-        lambda c: c.sentiment_n, lambda x: f"{x:+.2f}", "",
+        "sentiment",
+        "Sentiment",
+        lambda c: mean_from_counts(c.sentiment_sum, c.sentiment_n),
+        lambda c: c.sentiment_n,
+        lambda x: f"{x:+.2f}",
+        "",
     ),
 }
 

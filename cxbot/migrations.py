@@ -17,7 +17,7 @@ def m001_initial(db: Database) -> None:
     for statement in _INITIAL.split(";"):
         if statement.strip():
             db.execute(statement)
-    db["signals"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
+    db.table("signals").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
 
 
 _INITIAL = """

@@ -45,7 +45,9 @@ def owed_rows(db: Database, limit: int = 500) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def next_due_per_channel(rows: list[dict[str, Any]], now: datetime) -> dict[str, list[dict[str, Any]]]:
+def next_due_per_channel(
+    rows: list[dict[str, Any]], now: datetime
+) -> dict[str, list[dict[str, Any]]]:
     """Per channel, the due rows in id order, stopping at the first one that must wait."""
     lanes: dict[str, list[dict[str, Any]]] = {}
     blocked: set[str] = set()
@@ -53,7 +55,7 @@ def next_due_per_channel(rows: list[dict[str, Any]], now: datetime) -> dict[str,
         ch = row["channel"]
         if ch in blocked:
             continue
-        if row["status"] == "pending" and parse_iso(row["next_attempt_at"]) > now:
+        if parse_iso(row["next_attempt_at"]) > now:
             # Roll-ups wait for their window without holding back the channel's alerts.
             if row["kind"] != "rollup":
                 blocked.add(ch)
@@ -70,16 +72,27 @@ def mark(db: Database, outbox_id: int, **fields: Any) -> None:
 def parent_ts(db: Database, row: dict[str, Any]) -> str | None:
     if row["thread_of"] is None:
         return None
-    found = db.execute("SELECT slack_ts FROM outbox WHERE id = ? AND status = 'sent'", [row["thread_of"]]).fetchone()
+    found = db.execute(
+        "SELECT slack_ts FROM outbox WHERE id = ? AND status = 'sent'", [row["thread_of"]]
+    ).fetchone()
     return str(found[0]) if found and found[0] else None
 
 
 def backoff(attempts: int) -> float:
-    return min(MAX_BACKOFF, 2 ** max(0, attempts - 1)) * (0.75 + random.random() / 2)
+    base = min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
+    return base * (0.75 + random.random() / 2)  # jitter: retries from many rows do not align
 
 
 class OutboxWorker:
-    def __init__(self, store: Any, sink: Sink, *, timeout_seconds: float, render: Callable[[Database, dict[str, Any]], Any] = build_message, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        store: Any,
+        sink: Sink,
+        *,
+        timeout_seconds: float,
+        render: Callable[[Database, dict[str, Any]], Any] = build_message,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.store = store
         self.sink = sink
         self.timeout = timedelta(seconds=timeout_seconds)
@@ -115,7 +128,7 @@ class OutboxWorker:
         if lanes:
             await asyncio.gather(*(self._lane(rows) for rows in lanes.values()))
             return 0.0 if any(lanes.values()) else 1.0
-        waits = [(parse_iso(r["next_attempt_at"]) - now).total_seconds() for r in rows if r["status"] == "pending"]
+        waits = [(parse_iso(r["next_attempt_at"]) - now).total_seconds() for r in rows]
         return max(0.05, min([5.0, *waits]))
 
     async def _lane(self, rows: list[dict[str, Any]]) -> None:
@@ -136,15 +149,31 @@ class OutboxWorker:
         now = self.clock()
         oid = row["id"]
         if now - parse_iso(row["created_at"]) > self.timeout and row["kind"] != "rollup":
-            await self.store.write(partial(mark, outbox_id=oid, status="failed",
-                                           last_error=f"gave up after {self.timeout}: {row['last_error']}"))
-            log.warning("outbox id=%d %s channel=%s failed: timed out", oid, row["kind"], row["channel"])
+            await self.store.write(
+                partial(
+                    mark,
+                    outbox_id=oid,
+                    status="failed",
+                    last_error=f"gave up after {self.timeout}: {row['last_error']}",
+                )
+            )
+            log.warning(
+                "outbox id=%d %s channel=%s failed: timed out", oid, row["kind"], row["channel"]
+            )
             return True
         try:
             message, thread_ts, target = await self.store.read(partial(self._prepare, row=row))
             if row["kind"] == "update":
                 if target is None:  # the alert is not posted yet; it will be posted as it is now
-                    await self.store.write(partial(mark, outbox_id=oid, status="sent", sent_at=iso_utc(now), last_error="alert not posted yet"))
+                    await self.store.write(
+                        partial(
+                            mark,
+                            outbox_id=oid,
+                            status="sent",
+                            sent_at=iso_utc(now),
+                            last_error="alert not posted yet",
+                        )
+                    )
                     return True
                 await self._pace(row["channel"])
                 await self.sink.update(target[0], target[1], message)
@@ -155,31 +184,81 @@ class OutboxWorker:
                     since = parse_iso(row["created_at"]).timestamp() - 60
                     posted = await self.sink.find_posted(row["channel"], oid, since, thread_ts)
                 if posted is None:
-                    await self.store.write(partial(mark, outbox_id=oid, status="sending", attempts=row["attempts"] + 1))
+                    await self.store.write(
+                        partial(mark, outbox_id=oid, status="sending", attempts=row["attempts"] + 1)
+                    )
                     await self._pace(row["channel"])
-                    posted = await self.sink.post(row["channel"], message, thread_ts=thread_ts, outbox_id=oid)
-            await self.store.write(partial(mark, outbox_id=oid, status="sent", sent_at=iso_utc(self.clock()),
-                                           slack_channel=posted[0], slack_ts=posted[1], last_error=None))
+                    posted = await self.sink.post(
+                        row["channel"], message, thread_ts=thread_ts, outbox_id=oid
+                    )
+            await self.store.write(
+                partial(
+                    mark,
+                    outbox_id=oid,
+                    status="sent",
+                    sent_at=iso_utc(self.clock()),
+                    slack_channel=posted[0],
+                    slack_ts=posted[1],
+                    last_error=None,
+                )
+            )
             self.delivered += 1
-            log.info("outbox id=%d %s channel=%s sent ts=%s %.0fms", oid, row["kind"], row["channel"], posted[1], (time.perf_counter() - started) * 1000)
+            log.info(
+                "outbox id=%d %s channel=%s sent ts=%s %.0fms",
+                oid,
+                row["kind"],
+                row["channel"],
+                posted[1],
+                (time.perf_counter() - started) * 1000,
+            )
             return True
         except RetryLater as exc:
             delay = exc.delay if exc.delay is not None else backoff(row["attempts"] + 1)
             due = self.clock() + timedelta(seconds=delay)
-            await self.store.write(partial(mark, outbox_id=oid, status="pending", attempts=row["attempts"] + 1,
-                                           next_attempt_at=iso_utc(due), last_error=exc.reason))
-            log.warning("outbox id=%d %s channel=%s retry in %.1fs: %s", oid, row["kind"], row["channel"], delay, exc.reason)
+            # A post that may have reached Slack stays `sending`: the next try looks for it first.
+            status = "sending" if exc.ambiguous and row["kind"] != "update" else "pending"
+            await self.store.write(
+                partial(
+                    mark,
+                    outbox_id=oid,
+                    status=status,
+                    attempts=row["attempts"] + 1,
+                    next_attempt_at=iso_utc(due),
+                    last_error=exc.reason,
+                )
+            )
+            log.warning(
+                "outbox id=%d %s channel=%s retry in %.1fs: %s",
+                oid,
+                row["kind"],
+                row["channel"],
+                delay,
+                exc.reason,
+            )
             return False
         except Undeliverable as exc:
-            await self.store.write(partial(mark, outbox_id=oid, status="failed", last_error=exc.reason))
-            log.error("outbox id=%d %s channel=%s failed: %s", oid, row["kind"], row["channel"], exc.reason)
+            await self.store.write(
+                partial(mark, outbox_id=oid, status="failed", last_error=exc.reason)
+            )
+            log.error(
+                "outbox id=%d %s channel=%s failed: %s",
+                oid,
+                row["kind"],
+                row["channel"],
+                exc.reason,
+            )
             return True
 
-    def _prepare(self, db: Database, row: dict[str, Any]) -> tuple[dict[str, Any], str | None, tuple[str, str] | None]:
+    def _prepare(
+        self, db: Database, row: dict[str, Any]
+    ) -> tuple[dict[str, Any], str | None, tuple[str, str] | None]:
         message = self.render(db, row)
         target = None
         if row["kind"] == "update":
             payload = json.loads(row["payload"])
-            found = db.execute("SELECT slack_channel, slack_ts FROM outbox WHERE id = ? AND status = 'sent'", [payload["alert_id"]]).fetchone()
+            found = db.execute(
+                "SELECT slack_channel, slack_ts FROM outbox WHERE id = ? AND status = 'sent'",
+                [payload["alert_id"]],
+            ).fetchone()
             target = (str(found[0]), str(found[1])) if found and found[1] else None
         return message, parent_ts(db, row), target

@@ -15,8 +15,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 Kind = Literal[
-    "rolling", "today", "yesterday", "this_week", "last_week", "this_month", "last_month",
-    "range", "all",
+    "rolling",
+    "today",
+    "yesterday",
+    "this_week",
+    "last_week",
+    "this_month",
+    "last_month",
+    "range",
+    "all",
 ]
 DEFAULT_PERIOD = "7d"
 MAX_DAYS = 3660  # ten years: anything longer is a typo, and keeps datetime arithmetic in range
@@ -53,8 +60,17 @@ _WORDS: dict[str, PeriodSpec] = {
     "all": PeriodSpec("all", "all time"),
     "all time": PeriodSpec("all", "all time"),
 }
-_UNITS = {"h": 1, "hour": 1, "hours": 1, "d": 24, "day": 24, "days": 24, "w": 168, "week": 168,
-          "weeks": 168}
+_UNITS = {
+    "h": 1,
+    "hour": 1,
+    "hours": 1,
+    "d": 24,
+    "day": 24,
+    "days": 24,
+    "w": 168,
+    "week": 168,
+    "weeks": 168,
+}
 _ROLLING = re.compile(r"^(?:(?:last|past)\s+)?(\d{1,5})\s*(h|hours?|d|days?|w|weeks?)$")
 _DATE = r"(\d{4}-\d{2}-\d{2})"
 _RANGE = re.compile(rf"^{_DATE}(?:\.\.{_DATE})?$")
@@ -78,7 +94,7 @@ def parse_period(text: str) -> PeriodSpec | None:
             raise PeriodError(f"`{text}`: a period must be at least 1{unit[0]}")
         if hours > MAX_DAYS * 24:
             raise PeriodError(f"`{text}`: periods are limited to {MAX_DAYS} days")
-        canonical = f"{hours}h" if hours < 24 or hours % 24 else f"{hours // 24}d"
+        canonical = f"{hours}h" if hours <= 24 or hours % 24 else f"{hours // 24}d"
         return PeriodSpec("rolling", canonical, hours=hours)
     m = _RANGE.match(t)
     if m:
@@ -185,7 +201,7 @@ def previous(spec: PeriodSpec, window: Window, tz: ZoneInfo) -> Window | None:
 def _label(spec: PeriodSpec) -> str:
     if spec.kind == "rolling":
         h = spec.hours
-        return f"last {h} hours" if h < 24 or h % 24 else f"last {h // 24} days"
+        return f"last {h} hours" if h <= 24 or h % 24 else f"last {h // 24} days"
     return spec.text
 
 
@@ -252,7 +268,7 @@ def _clip(edges: list[datetime], window: Window) -> list[Window]:
 
 
 def describe(window: Window, tz: ZoneInfo) -> str:
-    """"13 Nov 10:00 – 20 Nov 10:00" in local time, for the answer's context line."""
+    """ "13 Nov 10:00 – 20 Nov 10:00" in local time, for the answer's context line."""
     a, b = window.start.astimezone(tz), window.end.astimezone(tz)
     fmt = "%d %b %Y %H:%M" if a.year != b.year else "%d %b %H:%M"
     return f"{a.strftime(fmt)} – {b.strftime(fmt)}"

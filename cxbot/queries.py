@@ -42,7 +42,10 @@ class Stats:
 
 
 def stats(
-    db: Database, window: Window, previous: Window | None, filters: Filters,
+    db: Database,
+    window: Window,
+    previous: Window | None,
+    filters: Filters,
     buckets: Sequence[Window] = (),
 ) -> Stats:
     """Counts for the window, the previous one and each trend bucket, in one rollup read."""
@@ -52,7 +55,7 @@ def stats(
     windows.extend((b.start, b.end) for b in buckets)
     counts = window_counts(db, windows, filters)
     before = counts[1] if previous is not None else None
-    trend = tuple(counts[2 if previous is not None else 1:])
+    trend = tuple(counts[2 if previous is not None else 1 :])
     return Stats(window, previous, counts[0], before, tuple(buckets), trend)
 
 
@@ -94,11 +97,16 @@ def topic_stats(
         if p.days is not None:
             marks = ", ".join("?" for _ in topics)
             extra = "".join(f" AND {k} = ?" for k, _ in filters.items() if k != "topic")
-            params = [*topics, p.days[0].isoformat(), p.days[1].isoformat(),
-                      *(v for k, v in filters.items() if k != "topic")]
+            params = [
+                *topics,
+                p.days[0].isoformat(),
+                p.days[1].isoformat(),
+                *(v for k, v in filters.items() if k != "topic"),
+            ]
             for row in db.execute(
                 f"SELECT topic, {ROLLUP_SUMS} FROM daily_rollup WHERE topic IN ({marks})"
-                f" AND day >= ? AND day <= ?{extra} GROUP BY topic", params,
+                f" AND day >= ? AND day <= ?{extra} GROUP BY topic",
+                params,
             ).fetchall():
                 acc[row[0]] = Counts.of(row[1:])
         for a, b, sign in p.raws:
@@ -107,8 +115,11 @@ def topic_stats(
                 acc[topic] = base + edge if sign > 0 else base - edge
         per_side.append(acc)
     result = [
-        TopicStats(t, per_side[0].get(t, Counts()),
-                   per_side[1].get(t, Counts()) if len(per_side) > 1 else Counts())
+        TopicStats(
+            t,
+            per_side[0].get(t, Counts()),
+            per_side[1].get(t, Counts()) if len(per_side) > 1 else Counts(),
+        )
         for t in topics
     ]
     return sorted((r for r in result if r.current.n > 0), key=lambda r: (-r.current.n, r.topic))
@@ -303,34 +314,68 @@ def customer_profile(
         return None
     c = db.execute(
         "SELECT id, name, email, first_seen, last_seen, signal_count, avg_sentiment"
-        " FROM customers WHERE id = ?", [cid],
+        " FROM customers WHERE id = ?",
+        [cid],
     ).fetchone()
-    handles = [(r[0], r[1]) for r in db.execute(
-        "SELECT provider, handle FROM customer_handles WHERE customer_id = ?"
-        " ORDER BY provider, handle", [cid])]
-    channels = [ChannelStats(*r) for r in db.execute(
-        "SELECT source, kind, count(*), coalesce(sum(sentiment_label = 'negative'), 0),"
-        " avg(sentiment), max(created_at) FROM signals WHERE customer_id = ? GROUP BY source, kind"
-        " ORDER BY count(*) DESC, source", [cid])]
-    points = [(r[0], float(r[1])) for r in db.execute(
-        "SELECT created_at, sentiment FROM signals WHERE customer_id = ? AND created_at >= ?"
-        " AND sentiment IS NOT NULL ORDER BY created_at", [cid, iso_utc(since)])]
+    handles = [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT provider, handle FROM customer_handles WHERE customer_id = ?"
+            " ORDER BY provider, handle",
+            [cid],
+        )
+    ]
+    channels = [
+        ChannelStats(*r)
+        for r in db.execute(
+            "SELECT source, kind, count(*), coalesce(sum(sentiment_label = 'negative'), 0),"
+            " avg(sentiment), max(created_at) FROM signals WHERE customer_id = ? GROUP BY source, kind"
+            " ORDER BY count(*) DESC, source",
+            [cid],
+        )
+    ]
+    points = [
+        (r[0], float(r[1]))
+        for r in db.execute(
+            "SELECT created_at, sentiment FROM signals WHERE customer_id = ? AND created_at >= ?"
+            " AND sentiment IS NOT NULL ORDER BY created_at",
+            [cid, iso_utc(since)],
+        )
+    ]
     # Open = the signal the alert was about is not resolved yet, whatever the delivery status.
-    open_where = "FROM signals s JOIN outbox o ON o.signal_id = s.id WHERE s.customer_id = ?" \
-                 " AND s.status <> 'resolved'"
+    open_where = (
+        "FROM signals s JOIN outbox o ON o.signal_id = s.id WHERE s.customer_id = ?"
+        " AND s.status <> 'resolved'"
+    )
     alert_rows = db.execute(
         f"SELECT o.id, o.rules, o.status, o.created_at, s.id {open_where}"
-        " ORDER BY o.created_at DESC LIMIT 5", [cid]).fetchall()
+        " ORDER BY o.created_at DESC LIMIT 5",
+        [cid],
+    ).fetchall()
     alert_count = db.execute(f"SELECT count(*) {open_where}", [cid]).fetchone()[0]
     signals = {r.id: r for r in _rows(db, [r[4] for r in alert_rows])}
     alerts = [AlertRow(r[0], _rule_names(r[1]), r[2], r[3], signals[r[4]]) for r in alert_rows]
-    recent_ids = [r[0] for r in db.execute(
-        "SELECT id FROM signals WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?",
-        [cid, recent])]
+    recent_ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM signals WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?",
+            [cid, recent],
+        )
+    ]
     return CustomerProfile(
-        id=c[0], name=c[1], email=c[2], handles=handles, first_seen=c[3], last_seen=c[4],
-        signal_count=c[5], avg_sentiment=c[6], channels=channels, sentiment_points=points,
-        open_alerts=alerts, open_alert_count=alert_count, recent=_rows(db, recent_ids),
+        id=c[0],
+        name=c[1],
+        email=c[2],
+        handles=handles,
+        first_seen=c[3],
+        last_seen=c[4],
+        signal_count=c[5],
+        avg_sentiment=c[6],
+        channels=channels,
+        sentiment_points=points,
+        open_alerts=alerts,
+        open_alert_count=alert_count,
+        recent=_rows(db, recent_ids),
     )
 
 

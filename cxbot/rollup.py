@@ -19,6 +19,7 @@ the rollup against raw aggregation.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -102,14 +103,25 @@ def _upsert(prefix: str, sign: str) -> str:
     )
 
 
-_WATCHED = ("created_at", "source", "kind", "lang", "rating", "score", "score_type", "sentiment",
-            "sentiment_label", "topics")
+_WATCHED = (
+    "created_at",
+    "source",
+    "kind",
+    "lang",
+    "rating",
+    "score",
+    "score_type",
+    "sentiment",
+    "sentiment_label",
+    "topics",
+)
 
 
 def create_rollup(db: Database) -> None:
     """The migration body: tables, triggers, the covering index for raw edges, a first fill."""
-    columns = ", ".join(f"{c} {'REAL' if c.endswith('_sum') else 'INTEGER'} NOT NULL DEFAULT 0"
-                        for c in COLUMNS)
+    columns = ", ".join(
+        f"{c} {'REAL' if c.endswith('_sum') else 'INTEGER'} NOT NULL DEFAULT 0" for c in COLUMNS
+    )
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in _WATCHED)
     statements = [
         f"CREATE TABLE daily_rollup (topic TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,"
@@ -160,6 +172,7 @@ def rebuild_rollup(db: Database) -> None:
 
 def offsets(tz: ZoneInfo, first_year: int = 1970, last_year: int = 2100) -> list[tuple[str, int]]:
     """(starts_at, UTC offset in minutes) at every change of `tz`'s offset; '' = the beginning."""
+
     def minutes(t: datetime) -> int:
         offset = t.astimezone(tz).utcoffset()
         return int(offset.total_seconds() // 60) if offset is not None else 0
@@ -267,12 +280,20 @@ def raw_where(filters: Filters, prefix: str = "") -> tuple[str, list[str]]:
 
 
 def _rollup_where(filters: Filters) -> tuple[str, list[str]]:
+    """Conditions on daily_rollup, and the index to read: without statistics SQLite would scan
+    every source's rows of the range by primary key even when one source is asked for."""
     parts, params = ["topic = ?"], [filters.topic or ""]
     for key, value in filters.items():
         if key != "topic":
             parts.append(f"{key} = ?")
             params.append(value)
     return " AND ".join(parts), params
+
+
+def _rollup_index(filters: Filters) -> str:
+    if filters.source:
+        return " INDEXED BY daily_rollup_source"
+    return " INDEXED BY daily_rollup_kind" if filters.kind else ""
 
 
 def raw_counts(db: Database, start: datetime, end: datetime, filters: Filters) -> Counts:
@@ -284,30 +305,35 @@ def raw_counts(db: Database, start: datetime, end: datetime, filters: Filters) -
     return Counts.of(row)
 
 
-def window_counts(db: Database, windows: Sequence[tuple[datetime, datetime]],
-                  filters: Filters) -> list[Counts]:
+def window_counts(
+    db: Database, windows: Sequence[tuple[datetime, datetime]], filters: Filters
+) -> list[Counts]:
     """Exact Counts for each [start, end) window: one rollup query over all their days, plus
     the raw edges of each."""
     tz = rollup_timezone(db)
     plans = [plan(s, e, tz) for s, e in windows]
     ranges = [p.days for p in plans if p.days is not None]
-    per_day: dict[str, Counts] = {}
+    days: list[str] = []
+    rows: list[tuple[float, ...]] = []
     if ranges:
         where, params = _rollup_where(filters)
         lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
         for row in db.execute(
-            f"SELECT day, {ROLLUP_SUMS} FROM daily_rollup WHERE {where} AND day >= ? AND day <= ?"
-            " GROUP BY day", [*params, lo.isoformat(), hi.isoformat()],
-        ).fetchall():
-            per_day[row[0]] = Counts.of(row[1:])
+            f"SELECT day, {ROLLUP_SUMS} FROM daily_rollup{_rollup_index(filters)} WHERE {where}"
+            " AND day >= ? AND day <= ? GROUP BY day ORDER BY day",
+            [*params, lo.isoformat(), hi.isoformat()],
+        ):
+            days.append(row[0])
+            rows.append(row[1:])
     out = []
     for p in plans:
-        result = Counts()
+        total = [0.0] * len(COLUMNS)
         if p.days is not None:
-            lo_s, hi_s = p.days[0].isoformat(), p.days[1].isoformat()
-            for day, counts in per_day.items():
-                if lo_s <= day <= hi_s:
-                    result = result + counts
+            first = bisect_left(days, p.days[0].isoformat())
+            last = bisect_right(days, p.days[1].isoformat())
+            # Column sums in C: a year of days costs well under a millisecond per window.
+            total = [sum(col) for col in zip(*rows[first:last], strict=True)] or total
+        result = Counts.of(total)
         for a, b, sign in p.raws:
             edge = raw_counts(db, a, b, filters)
             result = result + edge if sign > 0 else result - edge

@@ -18,8 +18,18 @@ from .models import Kind
 Label = Literal["negative", "neutral", "positive", "unscored"]
 
 _CONDITIONS = (
-    "sources", "kinds", "max_rating", "sentiment_below", "labels", "nps_detractor",
-    "csat_low", "topics", "keywords", "languages", "vip", "min_urgency",
+    "sources",
+    "kinds",
+    "max_rating",
+    "sentiment_below",
+    "labels",
+    "nps_detractor",
+    "csat_low",
+    "topics",
+    "keywords",
+    "languages",
+    "vip",
+    "min_urgency",
 )
 
 
@@ -122,8 +132,7 @@ def rule_matches(rule: AlertRule, f: Facts) -> bool:
         rule.sentiment_below is None
         or (f.sentiment is not None and f.sentiment < rule.sentiment_below),
         not rule.labels or f.sentiment_label in rule.labels,
-        not rule.nps_detractor
-        or (f.score_type == "nps" and f.score is not None and f.score <= 6),
+        not rule.nps_detractor or (f.score_type == "nps" and f.score is not None and f.score <= 6),
         not rule.csat_low or (f.score_type == "csat" and f.score is not None and f.score <= 2),
         not rule.topics or bool(set(rule.topics) & set(f.topics)),
         not rule.keywords
@@ -135,7 +144,9 @@ def rule_matches(rule: AlertRule, f: Facts) -> bool:
     return all(checks)
 
 
-def alerts_for(facts: Facts, rules: Sequence[AlertRule], muted: Iterable[str] = ()) -> dict[str, list[str]]:
+def alerts_for(
+    facts: Facts, rules: Sequence[AlertRule], muted: Iterable[str] = ()
+) -> dict[str, list[str]]:
     """Channel -> names of the matching rules, so several rules to one channel give one message."""
     muted_set = set(muted)
     by_channel: dict[str, list[str]] = {}

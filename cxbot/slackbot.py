@@ -25,7 +25,9 @@ from .statuses import apply_action
 log = logging.getLogger("cxbot.slack")
 
 Poke = Callable[[], None]
-CommandHandler = Callable[[dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]], Awaitable[None]]
+CommandHandler = Callable[
+    [dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]], Awaitable[None]
+]
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -35,37 +37,62 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
 
 
-def build_bolt(settings: Settings, store: Any, poke_outbox: Poke, client: AsyncWebClient, on_command: CommandHandler | None = None) -> AsyncApp:
+def build_bolt(
+    settings: Settings,
+    store: Any,
+    poke_outbox: Poke,
+    client: AsyncWebClient,
+    on_command: CommandHandler | None = None,
+) -> AsyncApp:
     assert settings.slack_signing_secret is not None
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        # We answer auth.test lazily like any other call; no network at start-up.
-        token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )
 
     @bolt.action(re.compile(r"^cx_(ack|assign|resolve)$"))
-    async def on_button(ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_button(
+        ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
         await ack()
         started = time.perf_counter()
         user = body["user"]["id"]
         try:
             signal_id = int(action["value"])
-            change = await store.write(partial(apply_action, signal_id=signal_id, action=action["action_id"], user=user, now=datetime.now(UTC)))
+            change = await store.write(
+                partial(
+                    apply_action,
+                    signal_id=signal_id,
+                    action=action["action_id"],
+                    user=user,
+                    now=datetime.now(UTC),
+                )
+            )
         except (ValueError, LookupError) as exc:
             log.warning("button %s by %s refused: %s", action.get("action_id"), user, exc)
             return
         if change.updates:
             poke_outbox()
-        log.info("button %s signal=%d by=%s changed=%s status=%s %.0fms", action["action_id"], signal_id, user,
-                 change.changed, change.status, (time.perf_counter() - started) * 1000)
+        log.info(
+            "button %s signal=%d by=%s changed=%s status=%s %.0fms",
+            action["action_id"],
+            signal_id,
+            user,
+            change.changed,
+            change.status,
+            (time.perf_counter() - started) * 1000,
+        )
 
     if on_command is not None:
         handler = on_command
 
         @bolt.command("/cx")
-        async def on_cx(ack: Callable[..., Awaitable[Any]], command: dict[str, Any], respond: Callable[..., Awaitable[Any]]) -> None:
+        async def on_cx(
+            ack: Callable[..., Awaitable[Any]],
+            command: dict[str, Any],
+            respond: Callable[..., Awaitable[Any]],
+        ) -> None:
             await handler(command, ack, respond)
 
     return bolt

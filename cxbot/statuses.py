@@ -24,7 +24,9 @@ class StatusChange:
     updates: list[int]  # outbox rows owed: a chat.update per alert message of the signal
 
 
-def next_status(current: str, assignee: str | None, action: str, user: str) -> tuple[str, str | None] | None:
+def next_status(
+    current: str, assignee: str | None, action: str, user: str
+) -> tuple[str, str | None] | None:
     """Pure: the (status, assignee) after `action` by `user`, or None when nothing changes."""
     if current == "resolved":
         return None
@@ -37,7 +39,9 @@ def next_status(current: str, assignee: str | None, action: str, user: str) -> t
     raise ValueError(f"unknown action {action!r}")
 
 
-def apply_action(db: Database, signal_id: int, action: str, user: str, now: datetime) -> StatusChange:
+def apply_action(
+    db: Database, signal_id: int, action: str, user: str, now: datetime
+) -> StatusChange:
     found = db.execute("SELECT status, assignee FROM signals WHERE id = ?", [signal_id]).fetchone()
     if found is None:
         raise LookupError(f"signal {signal_id} not found")
@@ -64,8 +68,14 @@ def apply_action(db: Database, signal_id: int, action: str, user: str, now: date
             "INSERT INTO outbox (kind, dedup_key, channel, signal_id, payload, status,"
             " next_attempt_at, created_at) VALUES ('update', ?, ?, ?, ?, 'pending', ?, ?)"
             " ON CONFLICT (dedup_key) DO NOTHING",
-            [f"update:{alert_id}:{new_status}:{new_assignee}", channel, signal_id,
-             f'{{"alert_id": {alert_id}}}', stamp, stamp],
+            [
+                f"update:{alert_id}:{new_status}:{new_assignee}",
+                channel,
+                signal_id,
+                f'{{"alert_id": {alert_id}}}',
+                stamp,
+                stamp,
+            ],
         )
         if cur.rowcount and cur.lastrowid is not None:
             updates.append(cur.lastrowid)

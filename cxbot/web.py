@@ -43,7 +43,9 @@ async def healthz(request: web.Request) -> web.Response:
         from sqlite_utils import Database
 
         assert isinstance(db, Database)
-        return int(db.execute("SELECT count(*) FROM signals WHERE enriched_at IS NULL").fetchone()[0])
+        return int(
+            db.execute("SELECT count(*) FROM signals WHERE enriched_at IS NULL").fetchone()[0]
+        )
 
     try:
         backlog = await request.app[STORE].read(probe)

@@ -19,7 +19,14 @@ from typing import Any
 from aiohttp import web
 
 from .config import Source
-from .errors import BadRequest, HTTPError, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType
+from .errors import (
+    BadRequest,
+    HTTPError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 from .intake import DeliveryRecord, StoredDelivery, store_delivery
 from .models import iso_utc
 from .sources import get_provider
@@ -52,7 +59,9 @@ def _lookup(request: web.Request) -> tuple[Source, Provider]:
 
 def _check_content_type(request: web.Request, provider: Provider) -> None:
     ctype = request.content_type  # without parameters such as charset
-    if ctype in provider.content_types or (ctype.endswith("+json") and "application/json" in provider.content_types):
+    if ctype in provider.content_types or (
+        ctype.endswith("+json") and "application/json" in provider.content_types
+    ):
         return
     raise UnsupportedMediaType(
         f"content type {ctype or '(none)'!r} not accepted here; send {', '.join(provider.content_types)}"
@@ -61,7 +70,9 @@ def _check_content_type(request: web.Request, provider: Provider) -> None:
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"body of {request.content_length} bytes is over the {limit}-byte limit")
+        raise PayloadTooLarge(
+            f"body of {request.content_length} bytes is over the {limit}-byte limit"
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.content.iter_chunked(65536):
@@ -82,7 +93,9 @@ def delivery_from(request: web.Request, body: bytes) -> Delivery:
     )
 
 
-def check_and_parse(provider: Provider, source: Source, creds: Credentials, delivery: Delivery) -> Parsed:
+def check_and_parse(
+    provider: Provider, source: Source, creds: Credentials, delivery: Delivery
+) -> Parsed:
     """Verify (unless the source turned it off), then parse. Raises 400/401 errors."""
     if source.verify and provider.verify is not None:
         provider.verify(delivery, creds)
@@ -95,7 +108,9 @@ def check_and_parse(provider: Provider, source: Source, creds: Credentials, deli
     return parsed
 
 
-def record_for(source: Source, provider: Provider, delivery: Delivery, parsed: Parsed, content_type: str | None) -> DeliveryRecord:
+def record_for(
+    source: Source, provider: Provider, delivery: Delivery, parsed: Parsed, content_type: str | None
+) -> DeliveryRecord:
     return DeliveryRecord(
         source=source.name,
         provider=provider.name,
@@ -112,7 +127,11 @@ def record_for(source: Source, provider: Provider, delivery: Delivery, parsed: P
 
 
 def answer(stored: StoredDelivery, parsed: Parsed) -> dict[str, Any]:
-    body: dict[str, Any] = {"accepted": stored.accepted, "duplicates": stored.duplicates, "ids": stored.ids}
+    body: dict[str, Any] = {
+        "accepted": stored.accepted,
+        "duplicates": stored.duplicates,
+        "ids": stored.ids,
+    }
     if parsed.errors:
         body["rejected"] = [{"index": e.index, "message": e.message} for e in parsed.errors]
     if parsed.ping:
@@ -159,9 +178,17 @@ async def receive(request: web.Request) -> web.Response:
 async def handshake(request: web.Request) -> web.Response:
     source, provider = _lookup(request)
     if provider.handshake is None:
-        raise web.HTTPMethodNotAllowed("GET", ["POST"], text=json.dumps(
-            {"error": "method_not_allowed", "message": f"source type {source.type!r} takes POST only"}
-        ), content_type="application/json")
+        raise web.HTTPMethodNotAllowed(
+            "GET",
+            ["POST"],
+            text=json.dumps(
+                {
+                    "error": "method_not_allowed",
+                    "message": f"source type {source.type!r} takes POST only",
+                }
+            ),
+            content_type="application/json",
+        )
     reply = provider.handshake(delivery_from(request, b""), request.app[CREDENTIALS][source.name])
     log.info("handshake source=%s status=%d", source.name, reply.status)
     return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)

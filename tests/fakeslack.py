@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -241,7 +242,7 @@ class FakeSlack:
         self.uploads: list[Upload] = []
         self.violations: list[Violation] = []
         self._failures: list[tuple[str, str | None]] = []
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._file_ids = itertools.count(1)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -437,8 +438,10 @@ class FakeSlack:
         return None
 
     def _next_ts(self) -> str:
-        n = next(self._ts)
-        return f"{1_700_000_000 + n // 10_000}.{(n % 10_000) * 100:06d}"
+        # Like Slack: the epoch time of the message, unique and increasing per workspace.
+        stamp = max(time.time(), self._last_ts + 0.000001)
+        self._last_ts = stamp
+        return f"{stamp:.6f}"
 
     # -- methods
 

@@ -19,7 +19,9 @@ CXBOT = [sys.executable, "-m", "cxbot"]
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(CXBOT + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        CXBOT + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -51,7 +53,13 @@ def test_bad_config_is_a_message_not_a_traceback(tmp_path: Path, cli_env: dict[s
 def test_ingest_good_duplicate_and_bad_lines(tmp_path: Path, cli_env: dict[str, str]) -> None:
     lines = [
         {"id": "r1", "kind": "review", "text": "Great app, fast delivery", "rating": 5},
-        {"id": "r2", "kind": "survey", "score": 3, "score_type": "nps", "text": "Refund still not here"},
+        {
+            "id": "r2",
+            "kind": "survey",
+            "score": 3,
+            "score_type": "nps",
+            "text": "Refund still not here",
+        },
         {"id": "r1", "kind": "review", "text": "Great app, fast delivery", "rating": 5},
         {"id": "r3", "kind": "review"},
     ]
@@ -62,7 +70,9 @@ def test_ingest_good_duplicate_and_bad_lines(tmp_path: Path, cli_env: dict[str, 
     result = run(["ingest", str(path), "--source", "backfill"], cli_env, tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stdout.strip() == "2 accepted, 1 duplicate, 2 rejected (2 enriched)"
-    assert "line 4: malformed JSON: Expecting property name enclosed in double quotes" in result.stderr
+    assert (
+        "line 4: malformed JSON: Expecting property name enclosed in double quotes" in result.stderr
+    )
     assert "line 5: a signal needs text, a rating or a score" in result.stderr
     again = run(["ingest", str(path), "--source", "backfill"], cli_env, tmp_path)
     assert again.stdout.strip() == "0 accepted, 3 duplicate, 2 rejected (0 enriched)"
@@ -94,17 +104,25 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> 
     raise AssertionError("server did not become healthy")
 
 
-def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path, cli_env: dict[str, str]) -> None:
+def test_serve_answers_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     port = free_port()
     proc = subprocess.Popen(
         CXBOT + ["serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=cli_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
         body = json.dumps({"id": "s1", "kind": "ticket", "text": "Where is my order?"}).encode()
-        req = urllib.request.Request(url + "/webhooks/web", data=body, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url + "/webhooks/web", data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert json.load(resp) == {"accepted": 1, "duplicates": 0, "ids": [1]}
     finally:

@@ -21,17 +21,31 @@ def test_defaults_run_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     s = load_settings(None, {})
     assert (s.path, str(s.db_path), s.port, s.file.timezone, dict(s.sources)) == (
-        None, "data/cxbot.db", 8080, "UTC", {},
+        None,
+        "data/cxbot.db",
+        8080,
+        "UTC",
+        {},
     )
     assert s.slack_token is None and s.slack_api_url == "https://slack.com/api/"
 
 
 def test_environment_overrides(write_config: Callable[..., Path]) -> None:
-    s = load_settings(write_config(""), {
-        "CXBOT_WEB_SECRET": "s3cret", "CXBOT_DB": "/tmp/other.db", "PORT": "9001",
-        "SLACK_API_URL": "http://127.0.0.1:9/api", "SLACK_BOT_TOKEN": "xoxb-1",
-    })
-    assert (str(s.db_path), s.port, s.slack_api_url) == ("/tmp/other.db", 9001, "http://127.0.0.1:9/api/")
+    s = load_settings(
+        write_config(""),
+        {
+            "CXBOT_WEB_SECRET": "s3cret",
+            "CXBOT_DB": "/tmp/other.db",
+            "PORT": "9001",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+        },
+    )
+    assert (str(s.db_path), s.port, s.slack_api_url) == (
+        "/tmp/other.db",
+        9001,
+        "http://127.0.0.1:9/api/",
+    )
     assert s.sources["web"].secret is not None
     assert s.sources["web"].secret.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(s) and "xoxb-1" not in repr(s)
@@ -56,15 +70,32 @@ def test_bad_toml(write_config: Callable[..., Path]) -> None:
     ("text", "message"),
     [
         ('timezone = "Mars/Base"\n', "timezone: unknown IANA timezone 'Mars/Base'"),
-        ("[server]\nmax_body_bytes = 10\n", "server.max_body_bytes: Input should be greater than or equal to 1024"),
+        (
+            "[server]\nmax_body_bytes = 10\n",
+            "server.max_body_bytes: Input should be greater than or equal to 1024",
+        ),
         ("[server]\nport = 'eighty'\n", "server.port: Input should be a valid integer"),
-        ("[databse]\npath = 'x.db'\n", "databse: unknown key (check the spelling; see docs/configuration.md)"),
-        ('[sources.x]\ntype = "zendesk2"\n', "sources.x.type: unknown source type 'zendesk2'; known:"),
-        ('[[alerts]]\nname = "all"\nchannel = "#a"\n', "alerts.0: rule 'all' has no condition: it would alert on everything"),
-        ('[[alerts]]\nname = "x"\nchannel = "#a"\nmax_rating = 9\n', "alerts.0.max_rating: Input should be less than or equal to 5"),
+        (
+            "[databse]\npath = 'x.db'\n",
+            "databse: unknown key (check the spelling; see docs/configuration.md)",
+        ),
+        (
+            '[sources.x]\ntype = "zendesk2"\n',
+            "sources.x.type: unknown source type 'zendesk2'; known:",
+        ),
+        (
+            '[[alerts]]\nname = "all"\nchannel = "#a"\n',
+            "alerts.0: rule 'all' has no condition: it would alert on everything",
+        ),
+        (
+            '[[alerts]]\nname = "x"\nchannel = "#a"\nmax_rating = 9\n',
+            "alerts.0.max_rating: Input should be less than or equal to 5",
+        ),
     ],
 )
-def test_invalid_values_name_file_and_key(write_config: Callable[..., Path], text: str, message: str) -> None:
+def test_invalid_values_name_file_and_key(
+    write_config: Callable[..., Path], text: str, message: str
+) -> None:
     path = write_config(text, base=False)
     assert error_for(path).startswith(f"{path}: {message}")
 
@@ -75,7 +106,9 @@ def test_unset_secret_env_is_refused(write_config: Callable[..., Path]) -> None:
         f"{path}: sources.zd.secret_env: environment variable ZD_SECRET is not set "
         "(set it, or add `verify = false` to turn checking off explicitly)"
     )
-    relaxed = write_config('[sources.zd]\ntype = "zendesk"\nsecret_env = "ZD_SECRET"\nverify = false\n', base=False)
+    relaxed = write_config(
+        '[sources.zd]\ntype = "zendesk"\nsecret_env = "ZD_SECRET"\nverify = false\n', base=False
+    )
     assert load_settings(relaxed, {}).sources["zd"].verify is False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -52,15 +53,15 @@ async def test_post_by_name_and_id(fake_slack: FakeSlack) -> None:
     slack = client(fake_slack)
     first = await slack.chat_postMessage(channel="#cx-alerts", text="one", blocks=[SECTION])
     second = await slack.chat_postMessage(channel="C0001", text="two", thread_ts=first["ts"])
-    assert (first["channel"], first["ts"]) == ("C0001", "1700000000.000100")
-    assert (second["channel"], second["ts"]) == ("C0001", "1700000000.000200")
+    assert (first["channel"], second["channel"]) == ("C0001", "C0001")
+    assert float(first["ts"]) < float(second["ts"])  # epoch-time ts, increasing, like Slack
     assert fake_slack.messages["C0001"] == [
         {
             "type": "message",
             "user": BOT_USER_ID,
             "bot_id": "B0CXBOT01",
             "text": "one",
-            "ts": "1700000000.000100",
+            "ts": first["ts"],
             "blocks": [SECTION],
         },
         {
@@ -68,8 +69,8 @@ async def test_post_by_name_and_id(fake_slack: FakeSlack) -> None:
             "user": BOT_USER_ID,
             "bot_id": "B0CXBOT01",
             "text": "two",
-            "ts": "1700000000.000200",
-            "thread_ts": "1700000000.000100",
+            "ts": second["ts"],
+            "thread_ts": first["ts"],
         },
     ]
     assert first["message"]["blocks"] == [SECTION]
@@ -97,17 +98,19 @@ async def test_update_replaces_and_records(fake_slack: FakeSlack) -> None:
     message = fake_slack.message("C0001", posted["ts"])
     assert message is not None
     assert (message["text"], message["blocks"]) == ("new", new_blocks)
-    assert message["edited"] == {"user": BOT_USER_ID, "ts": "1700000000.000200"}
+    assert message["edited"]["user"] == BOT_USER_ID
+    assert float(message["edited"]["ts"]) > float(posted["ts"])
     assert len(fake_slack.messages["C0001"]) == 1
     assert fake_slack.updates == [
         {"channel": "C0001", "ts": posted["ts"], "text": "new", "blocks": new_blocks}
     ]
     # Text alone keeps the blocks, as on Slack.
+    message = copy.deepcopy(message)
     await slack.chat_update(channel="C0001", ts=posted["ts"], text="newer")
-    assert fake_slack.message("C0001", posted["ts"]) == message | {
-        "text": "newer",
-        "edited": {"user": BOT_USER_ID, "ts": "1700000000.000300"},
-    }
+    newer = fake_slack.message("C0001", posted["ts"])
+    assert newer is not None
+    assert newer == message | {"text": "newer", "edited": newer["edited"]}
+    assert float(newer["edited"]["ts"]) > float(message["edited"]["ts"])
 
 
 async def test_update_errors(fake_slack: FakeSlack) -> None:
@@ -201,7 +204,7 @@ async def test_drop_after_posting_is_findable_in_history(fake_slack: FakeSlack) 
         channel="C0001", oldest="1699999999.0", include_all_metadata=True, limit=200
     )
     assert [(m["ts"], m["metadata"]) for m in history["messages"]] == [
-        ("1700000000.000100", metadata)
+        (fake_slack.messages["C0001"][0]["ts"], metadata)
     ]
     plain = await slack.conversations_history(channel="C0001")
     assert "metadata" not in plain["messages"][0]

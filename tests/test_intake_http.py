@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from conftest import Server, start_server
+from support import Server, start_server
 
 REVIEW: dict[str, Any] = {
     "id": "abc-123",
@@ -38,10 +38,26 @@ async def test_signed_signal_is_stored_before_the_answer(server: Server) -> None
     stored = rows(server, "SELECT * FROM signals")
     assert len(stored) == 1
     row = stored[0]
-    assert {k: row[k] for k in (
-        "id", "source", "provider", "kind", "external_id", "author_name", "author_handle",
-        "author_email", "text", "rating", "url", "channel", "created_at", "status", "metadata",
-    )} == {
+    assert {
+        k: row[k]
+        for k in (
+            "id",
+            "source",
+            "provider",
+            "kind",
+            "external_id",
+            "author_name",
+            "author_handle",
+            "author_email",
+            "text",
+            "rating",
+            "url",
+            "channel",
+            "created_at",
+            "status",
+            "metadata",
+        )
+    } == {
         "id": 1,
         "source": "web",
         "provider": "generic",
@@ -58,11 +74,19 @@ async def test_signed_signal_is_stored_before_the_answer(server: Server) -> None
         "status": "new",
         "metadata": '{"app_version": "4.2"}',
     }
-    events = rows(server, "SELECT source, provider, outcome, accepted, duplicates, body FROM events")
-    assert events == [{
-        "source": "web", "provider": "generic", "outcome": "stored", "accepted": 1,
-        "duplicates": 0, "body": json.dumps(REVIEW),
-    }]
+    events = rows(
+        server, "SELECT source, provider, outcome, accepted, duplicates, body FROM events"
+    )
+    assert events == [
+        {
+            "source": "web",
+            "provider": "generic",
+            "outcome": "stored",
+            "accepted": 1,
+            "duplicates": 0,
+            "body": json.dumps(REVIEW),
+        }
+    ]
 
 
 async def test_retried_delivery_creates_nothing(server: Server) -> None:
@@ -97,14 +121,34 @@ async def test_batch_with_a_bad_item_keeps_the_good_ones(server: Server) -> None
 
 
 BAD_BODIES = [
-    (b'{"id": "x", "kind": "review", "text": ', 400, "malformed JSON: Expecting value at line 1 column 39"),
+    (
+        b'{"id": "x", "kind": "review", "text": ',
+        400,
+        "malformed JSON: Expecting value at line 1 column 39",
+    ),
     (b'{"id": "x", "kind": "review"}', 400, "a signal needs text, a rating or a score"),
-    (b'{"id": "x", "kind": "gossip", "text": "hi"}', 400, "kind: Input should be 'review', 'ticket', 'message', 'mention' or 'survey'"),
+    (
+        b'{"id": "x", "kind": "gossip", "text": "hi"}',
+        400,
+        "kind: Input should be 'review', 'ticket', 'message', 'mention' or 'survey'",
+    ),
     (b'{"id": "x", "kind": "review", "text": 5}', 400, "text: Input should be a valid string"),
-    (b'{"id": "x", "kind": "review", "text": "hi", "rating": "five"}', 400, "rating: Input should be a valid integer, unable to parse string as an integer"),
+    (
+        b'{"id": "x", "kind": "review", "text": "hi", "rating": "five"}',
+        400,
+        "rating: Input should be a valid integer, unable to parse string as an integer",
+    ),
     (b'{"id": "x", "kind": "review", "text": "hi", "created_at": "yesterday"}', 400, None),
-    (b'{"id": "x", "kind": "survey", "score": 11, "score_type": "nps"}', 400, "nps score must be between 0 and 10"),
-    (b'{"id": "x", "kind": "review", "text": "hi", "surprise": 1}', 400, "surprise: Extra inputs are not permitted"),
+    (
+        b'{"id": "x", "kind": "survey", "score": 11, "score_type": "nps"}',
+        400,
+        "nps score must be between 0 and 10",
+    ),
+    (
+        b'{"id": "x", "kind": "review", "text": "hi", "surprise": 1}',
+        400,
+        "surprise: Extra inputs are not permitted",
+    ),
     (b'{"kind": "review", "text": "hi"}', 400, "id: Field required"),
     (b'"just a string"', 400, "body must be a signal object or an array of signal objects"),
     (b"[]", 400, "empty array: nothing to store"),
@@ -129,12 +173,18 @@ async def test_bad_bodies_get_a_400_that_says_what_is_wrong(
 async def test_signature_checks(server: Server) -> None:
     raw = json.dumps(REVIEW).encode()
     missing = await server.post("/webhooks/web", raw)
-    wrong = await server.post("/webhooks/web", raw, headers={"X-Cxbot-Signature": "sha256=" + "0" * 64})
-    tampered = await server.post(
-        "/webhooks/web", raw.replace(b"Ana", b"Bob"),
-        headers={"X-Cxbot-Signature": __import__("conftest").sign_generic(raw)},
+    wrong = await server.post(
+        "/webhooks/web", raw, headers={"X-Cxbot-Signature": "sha256=" + "0" * 64}
     )
-    assert missing == (401, {"error": "unauthorized", "message": "missing X-Cxbot-Signature header"})
+    tampered = await server.post(
+        "/webhooks/web",
+        raw.replace(b"Ana", b"Bob"),
+        headers={"X-Cxbot-Signature": __import__("support").sign_generic(raw)},
+    )
+    assert missing == (
+        401,
+        {"error": "unauthorized", "message": "missing X-Cxbot-Signature header"},
+    )
     assert wrong == (401, {"error": "unauthorized", "message": "signature does not match the body"})
     assert tampered[0] == 401
     assert rows(server, "SELECT count(*) AS n FROM events") == [{"n": 0}]
@@ -145,9 +195,17 @@ async def test_signature_checks(server: Server) -> None:
 async def test_other_refusals(server: Server) -> None:
     raw = json.dumps(REVIEW).encode()
     unknown = await server.post("/webhooks/nowhere", raw, sign=True)
-    form = await server.post("/webhooks/web", raw, sign=True, content_type="application/x-www-form-urlencoded")
+    form = await server.post(
+        "/webhooks/web", raw, sign=True, content_type="application/x-www-form-urlencoded"
+    )
     too_big = await server.post("/webhooks/web", b" " * (1_048_576 + 1), sign=True)
-    assert unknown == (404, {"error": "not_found", "message": "unknown source 'nowhere': add [sources.nowhere] to the config"})
+    assert unknown == (
+        404,
+        {
+            "error": "not_found",
+            "message": "unknown source 'nowhere': add [sources.nowhere] to the config",
+        },
+    )
     assert form[0] == 415 and "application/json" in form[1]["message"]
     assert too_big[0] == 413 and too_big[1]["error"] == "payload_too_large"
     async with server.session.get(server.url + "/webhooks/web") as resp:
@@ -172,8 +230,11 @@ async def test_restart_keeps_data(server: Server) -> None:
     runner, url, _ = await start_server(server.settings)
     try:
         async with server.session.post(
-            url + "/webhooks/web", json=REVIEW,
-            headers={"X-Cxbot-Signature": __import__("conftest").sign_generic(json.dumps(REVIEW).encode())},
+            url + "/webhooks/web",
+            json=REVIEW,
+            headers={
+                "X-Cxbot-Signature": __import__("support").sign_generic(json.dumps(REVIEW).encode())
+            },
         ) as resp:
             assert resp.status == 200
             assert await resp.json() == {"accepted": 0, "duplicates": 1, "ids": [1]}

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from cxbot.rules import AlertRule, Facts, SpikeRule, VipList, alerts_for, has_keyword, spike_detected
+from cxbot.rules import (
+    AlertRule,
+    Facts,
+    SpikeRule,
+    VipList,
+    alerts_for,
+    has_keyword,
+    spike_detected,
+)
 from cxbot.statuses import next_status
 
 BAD_REVIEW = AlertRule(name="bad-review", channel="#cx-alerts", kinds=["review"], max_rating=2)
-ANGRY = AlertRule(name="angry", channel="#cx-alerts", sentiment_below=-0.4, keywords=["refund", "cancel"])
+ANGRY = AlertRule(
+    name="angry", channel="#cx-alerts", sentiment_below=-0.4, keywords=["refund", "cancel"]
+)
 DETRACTOR = AlertRule(name="detractor", channel="#surveys", nps_detractor=True)
 UNSCORED = AlertRule(name="triage", channel="#triage", labels=["unscored"])
 VIP = AlertRule(name="vip", channel="#vip", vip=True)
@@ -61,7 +71,12 @@ def test_keywords_in_any_script() -> None:
 
 def test_vip_list() -> None:
     vip = VipList(emails=["Boss@Big.com"], domains=["@acme.io"])
-    assert [vip.contains(e) for e in ("boss@big.com", "x@acme.io", "x@big.com", None)] == [True, True, False, False]
+    assert [vip.contains(e) for e in ("boss@big.com", "x@acme.io", "x@big.com", None)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_spike_detection() -> None:
@@ -91,5 +106,11 @@ def test_a_rule_needs_a_condition() -> None:
         ("resolved", "U1", "cx_assign", "U2", None),
     ],
 )
-def test_status_transitions(current: str, assignee: str | None, action: str, user: str, expected: tuple[str, str | None] | None) -> None:
+def test_status_transitions(
+    current: str,
+    assignee: str | None,
+    action: str,
+    user: str,
+    expected: tuple[str, str | None] | None,
+) -> None:
     assert next_status(current, assignee, action, user) == expected

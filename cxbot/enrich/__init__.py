@@ -83,7 +83,13 @@ class Enricher:
         score: float | None,
         score_type: str | None,
     ) -> Enrichment:
-        item = {"text": text, "title": title, "rating": rating, "score": score, "score_type": score_type}
+        item = {
+            "text": text,
+            "title": title,
+            "rating": rating,
+            "score": score,
+            "score_type": score_type,
+        }
         return self.enrich_many([item])[0]
 
     def enrich_many(self, items: Sequence[Mapping[str, Any]]) -> list[Enrichment]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from .textnorm import fold
 
@@ -20,6 +21,7 @@ _VOWELS = "aeiou"
 # A keyword of this many letters or more also matches longer words in suffixing languages.
 PREFIX_MIN_LETTERS = 4
 _WORD = re.compile(r"\w+")
+K = TypeVar("K", bound=Hashable)
 
 
 def english_forms(word: str) -> set[str]:
@@ -88,14 +90,14 @@ def parse_keyword(keyword: str, lang: str) -> list[_Word] | str:
     return out
 
 
-class KeywordIndex:
+class KeywordIndex(Generic[K]):
     """Which groups' keywords occur in a folded text. Groups are any hashable keys."""
 
-    def __init__(self, groups: Iterable[tuple[Hashable, Iterable[tuple[str, Iterable[str]]]]]) -> None:
+    def __init__(self, groups: Iterable[tuple[K, Iterable[tuple[str, Iterable[str]]]]]) -> None:
         # first word -> [(group, anchored regex for the rest, or None for one-word keywords)]
-        self._exact: dict[str, list[tuple[Hashable, re.Pattern[str] | None]]] = {}
-        prefixes: dict[str, list[tuple[Hashable, re.Pattern[str] | None]]] = {}
-        self._regexes: list[tuple[Hashable, re.Pattern[str]]] = []
+        self._exact: dict[str, list[tuple[K, re.Pattern[str] | None]]] = {}
+        prefixes: dict[str, list[tuple[K, re.Pattern[str] | None]]] = {}
+        self._regexes: list[tuple[K, re.Pattern[str]]] = []
         for key, lists in groups:
             for lang, keywords in lists:
                 for keyword in keywords:
@@ -103,16 +105,16 @@ class KeywordIndex:
         # Prefix keywords are filed under their first `_head` letters: one dict lookup per word
         # of the text, then a startswith() per keyword filed there.
         self._head = min((len(p) for p in prefixes), default=1)
-        self._prefix: dict[str, list[tuple[str, Hashable, re.Pattern[str] | None]]] = {}
+        self._prefix: dict[str, list[tuple[str, K, re.Pattern[str] | None]]] = {}
         for prefix, entries in prefixes.items():
             bucket = self._prefix.setdefault(prefix[: self._head], [])
             bucket.extend((prefix, key, tail) for key, tail in entries)
 
     def _add(
         self,
-        key: Hashable,
+        key: K,
         parsed: list[_Word] | str,
-        prefixes: dict[str, list[tuple[Hashable, re.Pattern[str] | None]]],
+        prefixes: dict[str, list[tuple[K, re.Pattern[str] | None]]],
     ) -> None:
         if isinstance(parsed, str):
             self._regexes.append((key, re.compile(parsed)))
@@ -128,8 +130,8 @@ class KeywordIndex:
         for form in first.forms:
             table.setdefault(form, []).append((key, tail))
 
-    def groups_in(self, folded: str) -> set[Hashable]:
-        found: set[Hashable] = set()
+    def groups_in(self, folded: str) -> set[K]:
+        found: set[K] = set()
         head = self._head
         for m in _WORD.finditer(folded):
             word = m.group()

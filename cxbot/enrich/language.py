@@ -32,7 +32,9 @@ NO_LANGUAGE = "zxx"
 # Languages whose script is not Latin, by script name from textnorm.dominant_script.
 _SCRIPTS: dict[str, str] = {
     **dict.fromkeys(["ar", "fa", "ur", "ps", "ug", "sd", "ckb"], "arabic"),
-    **dict.fromkeys(["ru", "uk", "bg", "sr", "mk", "kk", "ky", "mn", "be", "tg", "tt", "ba"], "cyrillic"),
+    **dict.fromkeys(
+        ["ru", "uk", "bg", "sr", "mk", "kk", "ky", "mn", "be", "tg", "tt", "ba"], "cyrillic"
+    ),
     "el": "greek",
     "he": "hebrew",
     "yi": "hebrew",
@@ -44,7 +46,23 @@ _SCRIPTS: dict[str, str] = {
     "zh": "han",
 }
 # Scripts textnorm does not count: such languages compete whatever the text's script.
-_UNCOUNTED = {"am", "dz", "gu", "hy", "ka", "km", "kn", "lo", "ml", "my", "or", "pa", "si", "ta", "te"}
+_UNCOUNTED = {
+    "am",
+    "dz",
+    "gu",
+    "hy",
+    "ka",
+    "km",
+    "kn",
+    "lo",
+    "ml",
+    "my",
+    "or",
+    "pa",
+    "si",
+    "ta",
+    "te",
+}
 
 # URLs, @handles and e-mail addresses are not language; left in they pull short texts to English.
 _NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|@\w+|[#_]")

@@ -52,7 +52,9 @@ def fold(text: str) -> str:
 # customers use; anything else counts as "other" and restricts nothing.
 _SCRIPT_RES: dict[str, re.Pattern[str]] = {
     "latin": re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]"),
-    "arabic": re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]"),
+    "arabic": re.compile(
+        "[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]"
+    ),
     "cyrillic": re.compile("[\u0400-\u04ff]"),
     "greek": re.compile("[\u0370-\u03ff]"),
     "hebrew": re.compile("[\u05d0-\u05ea]"),

@@ -86,7 +86,9 @@ def read_file(path: Path) -> dict[str, dict[str, tuple[Group, bool, bool]]]:
         raise ConfigError(f"{path}: cannot read taxonomy: {exc}") from None
     unknown = set(doc) - set(_SECTIONS)
     if unknown:
-        raise ConfigError(f"{path}: unknown tables {sorted(unknown)}; expected [topics.*], [urgency.*]")
+        raise ConfigError(
+            f"{path}: unknown tables {sorted(unknown)}; expected [topics.*], [urgency.*]"
+        )
     out: dict[str, dict[str, tuple[Group, bool, bool]]] = {}
     for section in _SECTIONS:
         tables = doc.get(section, {})
@@ -141,7 +143,7 @@ class Taxonomy:
         topics = groups.get("topics", {})
         urgency = groups.get("urgency", {})
         self._levels = {name: group.level or 0 for name, group in urgency.items()}
-        self._index = KeywordIndex(
+        self._index: KeywordIndex[tuple[str, str]] = KeywordIndex(
             [(("topics", name), g.keywords.items()) for name, g in topics.items()]
             + [(("urgency", name), g.keywords.items()) for name, g in urgency.items()]
         )
@@ -157,7 +159,7 @@ class Taxonomy:
         """(sorted topic names, highest urgency level of the cues found) in one pass."""
         topics: list[str] = []
         level = 0
-        for section, name in self._index.groups_in(folded):  # type: ignore[misc]
+        for section, name in self._index.groups_in(folded):
             if section == "topics":
                 topics.append(name)
             else:

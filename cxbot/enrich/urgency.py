@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 
-
 def urgency_level(cue_level: int, sentiment_label: str) -> int:
     """`cue_level`: Taxonomy.match(...)[1], the highest [urgency.*] level found in the text."""
     if sentiment_label == "negative":

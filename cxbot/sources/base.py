@@ -42,7 +42,9 @@ class Credentials:
 
     # repr=False: secrets must never reach a log line or a traceback.
     secret: str | None = field(default=None, repr=False)  # signing secret (HMAC key)
-    token: str | None = field(default=None, repr=False)  # shared token for providers that do not sign
+    token: str | None = field(
+        default=None, repr=False
+    )  # shared token for providers that do not sign
     verify_token: str | None = field(default=None, repr=False)  # Meta's hub.verify_token
     # The source's extra config keys; `x_env` keys are resolved into `x` by the config loader.
     options: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -71,7 +73,9 @@ class Parsed:
     event_id: str | None = None  # the provider's delivery id, kept in `events`
     event_type: str | None = None
     ping: bool = False  # a provider's test delivery: answer 200, store no signal
-    reply: HandshakeReply | None = None  # a provider that wants a special answer (Front's challenge)
+    reply: HandshakeReply | None = (
+        None  # a provider that wants a special answer (Front's challenge)
+    )
 
 
 Verify = Callable[[Delivery, Credentials], None]
@@ -149,7 +153,9 @@ def decode_json(body: bytes) -> Any:
     except RecursionError:
         raise BadRequest("JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise BadRequest(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise BadRequest(f"malformed JSON: {exc}") from None
 

@@ -52,7 +52,8 @@ def test_precedence_table(enrich_text, fields: dict, text: str | None, expected:
 def test_text_score_is_kept_beside_the_final_label(enrich_text) -> None:
     got = enrich_text(NEG_TEXT, rating=5)
     assert (got.sentiment_label, got.text_sentiment is not None and got.text_sentiment < -0.4) == (
-        "positive", True,
+        "positive",
+        True,
     )
 
 
@@ -68,18 +69,31 @@ def test_text_score_is_kept_beside_the_final_label(enrich_text) -> None:
 def test_rating_and_score_together_the_more_negative_wins(
     rating: int, score: float, expected: tuple
 ) -> None:
-    assert final_label(
-        text_score=None, text_polarity="unscored", rating=rating, score=score,
-        score_type="nps", clearly_negative_below=-0.4,
-    ) == expected
+    assert (
+        final_label(
+            text_score=None,
+            text_polarity="unscored",
+            rating=rating,
+            score=score,
+            score_type="nps",
+            clearly_negative_below=-0.4,
+        )
+        == expected
+    )
 
 
 @pytest.mark.parametrize(
     ("value", "scale", "label"),
     [
-        (6.5, "nps", "negative"), (8.9, "nps", "neutral"), (9.0, "nps", "positive"),
-        (2.5, "csat", "negative"), (3.5, "csat", "neutral"), (4.0, "csat", "positive"),
-        (3.9, "ces", "negative"), (4.5, "ces", "neutral"), (5.0, "ces", "positive"),
+        (6.5, "nps", "negative"),
+        (8.9, "nps", "neutral"),
+        (9.0, "nps", "positive"),
+        (2.5, "csat", "negative"),
+        (3.5, "csat", "neutral"),
+        (4.0, "csat", "positive"),
+        (3.9, "ces", "negative"),
+        (4.5, "ces", "neutral"),
+        (5.0, "ces", "positive"),
     ],
 )
 def test_fractional_scores_use_the_same_cut_points(value: float, scale: str, label: str) -> None:
@@ -88,7 +102,13 @@ def test_fractional_scores_use_the_same_cut_points(value: float, scale: str, lab
 
 @pytest.mark.parametrize(
     ("score", "label"),
-    [(None, "unscored"), (-0.06, "negative"), (-0.05, "neutral"), (0.2, "neutral"), (0.21, "positive")],
+    [
+        (None, "unscored"),
+        (-0.06, "negative"),
+        (-0.05, "neutral"),
+        (0.2, "neutral"),
+        (0.21, "positive"),
+    ],
 )
 def test_text_thresholds(score: float | None, label: str) -> None:
     assert text_label(score, -0.05, 0.2) == label

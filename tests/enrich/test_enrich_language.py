@@ -51,7 +51,11 @@ def test_examples(detector: LanguageDetector, text: str, lang: str | None) -> No
 
 def test_script_filter_keeps_latin_text_out_of_arabic_script_languages() -> None:
     detector = LanguageDetector(["fa", "ar", "en"], 0.0)
-    assert [detector.detect(t) for t in ["merci", "سلام، سفارشم کجاست؟", "hello there"]] == ["en", "fa", "en"]
+    assert [detector.detect(t) for t in ["merci", "سلام، سفارشم کجاست؟", "hello there"]] == [
+        "en",
+        "fa",
+        "en",
+    ]
 
 
 def test_single_candidate_script_needs_no_model() -> None:

@@ -26,8 +26,17 @@ def topics(taxonomy: Taxonomy, text: str) -> list[str]:
 
 def test_default_taxonomy_names(taxonomy: Taxonomy) -> None:
     assert taxonomy.topic_names == (
-        "account_access", "billing", "bug_crash", "cancellation", "delivery", "performance",
-        "praise", "pricing", "product_quality", "refund", "support_experience",
+        "account_access",
+        "billing",
+        "bug_crash",
+        "cancellation",
+        "delivery",
+        "performance",
+        "praise",
+        "pricing",
+        "product_quality",
+        "refund",
+        "support_experience",
     )
 
 
@@ -51,7 +60,9 @@ def test_default_taxonomy_names(taxonomy: Taxonomy) -> None:
         ("Kudos to the team", ["praise"]),
     ],
 )
-def test_english_word_edges_and_inflections(taxonomy: Taxonomy, text: str, expected: list[str]) -> None:
+def test_english_word_edges_and_inflections(
+    taxonomy: Taxonomy, text: str, expected: list[str]
+) -> None:
     assert topics(taxonomy, text) == expected
 
 
@@ -108,7 +119,10 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_extra_file_extends_replaces_removes_and_adds(tmp_path: Path) -> None:
-    extra = write(tmp_path, "mine.toml", """
+    extra = write(
+        tmp_path,
+        "mine.toml",
+        """
 [topics.refund]
 en = ["store voucher"]
 
@@ -127,25 +141,49 @@ tr = ["puan"]
 [urgency.press]
 level = 3
 en = ["journalist"]
-""")
+""",
+    )
     tx = Taxonomy.from_files(TOPICS, extra)
-    assert [tx.topics(fold(t)) for t in [
-        "a store voucher instead", "my refund", "the tariff changed", "the price changed",
-        "thanks a lot", "where are my loyalty points", "rewards program", "puanlarım silindi",
-    ]] == [
-        ["refund"], ["refund"], ["pricing"], [], [], ["loyalty"], ["loyalty"], ["loyalty"],
+    assert [
+        tx.topics(fold(t))
+        for t in [
+            "a store voucher instead",
+            "my refund",
+            "the tariff changed",
+            "the price changed",
+            "thanks a lot",
+            "where are my loyalty points",
+            "rewards program",
+            "puanlarım silindi",
+        ]
+    ] == [
+        ["refund"],
+        ["refund"],
+        ["pricing"],
+        [],
+        [],
+        ["loyalty"],
+        ["loyalty"],
+        ["loyalty"],
     ]
     assert "praise" not in tx.topic_names
     assert tx.urgency(fold("I'm talking to a journalist")) == 3
 
 
 def test_regex_keywords(tmp_path: Path) -> None:
-    extra = write(tmp_path, "mine.toml", r"""
+    extra = write(
+        tmp_path,
+        "mine.toml",
+        r"""
 [topics.order_numbers]
 en = ['re:(?<!\w)ord-\d{5}(?!\w)']
-""")
+""",
+    )
     tx = Taxonomy.from_files(TOPICS, extra)
-    assert [tx.topics(fold(t)) for t in ["about ORD-12345 please", "ord-123"]] == [["order_numbers"], []]
+    assert [tx.topics(fold(t)) for t in ["about ORD-12345 please", "ord-123"]] == [
+        ["order_numbers"],
+        [],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +200,9 @@ en = ['re:(?<!\w)ord-\d{5}(?!\w)']
         ("[topics.x\n", "cannot read taxonomy"),
     ],
 )
-def test_bad_files_raise_config_error_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_files_raise_config_error_naming_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = write(tmp_path, "bad.toml", text)
     with pytest.raises(ConfigError) as err:
         Taxonomy.from_files(TOPICS, path)

@@ -34,18 +34,33 @@ def build_tiny_model(
     tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
     fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
         sep_token="[SEP]",
     )
-    common = {"vocab_size": len(vocab), "num_labels": len(labels), "id2label": labels,
-              "label2id": {v: k for k, v in labels.items()}, "max_position_embeddings": 64}
+    common = {
+        "vocab_size": len(vocab),
+        "num_labels": len(labels),
+        "id2label": labels,
+        "label2id": {v: k for k, v in labels.items()},
+        "max_position_embeddings": 64,
+    }
     if arch == "bert":
-        config = transformers.BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                         intermediate_size=32, **common)
+        config = transformers.BertConfig(
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            **common,
+        )
         model = transformers.BertForSequenceClassification(config)
         head = model.classifier
     else:
-        config = transformers.DistilBertConfig(dim=16, n_layers=1, n_heads=2, hidden_dim=32, **common)
+        config = transformers.DistilBertConfig(
+            dim=16, n_layers=1, n_heads=2, hidden_dim=32, **common
+        )
         model = transformers.DistilBertForSequenceClassification(config)
         head = model.classifier
     with torch.no_grad():
@@ -68,7 +83,9 @@ def test_end_to_end_scores_every_language(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a download attempt would fail the test
     bias = [2.0, 0.0, -1.0]
     build_tiny_model(tmp_path / "model", THREE, bias)
-    settings = EnrichSettings(analyser="transformers", model_path=str(tmp_path / "model"), batch_size=2)
+    settings = EnrichSettings(
+        analyser="transformers", model_path=str(tmp_path / "model"), batch_size=2
+    )
     enricher = Enricher(settings, ROOT)
     p = softmax(bias)
     expected = round(p[2] - p[0], 4)  # P(positive) - P(negative)
@@ -79,7 +96,10 @@ def test_end_to_end_scores_every_language(tmp_path: Path, monkeypatch: pytest.Mo
         {"text": "👍"},
         {"text": None, "rating": 5},
     ]
-    got = [(e.lang, e.text_sentiment, e.sentiment_label, e.sentiment_source) for e in enricher.enrich_many(rows)]
+    got = [
+        (e.lang, e.text_sentiment, e.sentiment_label, e.sentiment_source)
+        for e in enricher.enrich_many(rows)
+    ]
     assert got == [
         ("fa", expected, "negative", "text"),
         ("tr", expected, "negative", "text"),
@@ -92,8 +112,12 @@ def test_end_to_end_scores_every_language(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_model_languages_limit_what_is_scored(tmp_path: Path) -> None:
     build_tiny_model(tmp_path / "m", THREE, [0.0, 0.0, 3.0], arch="distilbert")
-    settings = EnrichSettings(analyser="transformers", model_path=str(tmp_path / "m"), model_languages=["fa"])
-    got = Enricher(settings, ROOT).enrich_many([{"text": "سفارش دیر رسید"}, {"text": "the order was late"}])
+    settings = EnrichSettings(
+        analyser="transformers", model_path=str(tmp_path / "m"), model_languages=["fa"]
+    )
+    got = Enricher(settings, ROOT).enrich_many(
+        [{"text": "سفارش دیر رسید"}, {"text": "the order was late"}]
+    )
     assert [(e.lang, e.sentiment_label) for e in got] == [("fa", "positive"), ("en", "unscored")]
 
 
@@ -103,7 +127,9 @@ def test_generic_label_names_need_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model's label 'LABEL_0' does not say"):
         Enricher(settings, ROOT)
     mapped = settings.model_copy(update={"model_labels": {"LABEL_0": -1.0, "LABEL_1": 1.0}})
-    got = Enricher(mapped, ROOT).enrich(text="good", title=None, rating=None, score=None, score_type=None)
+    got = Enricher(mapped, ROOT).enrich(
+        text="good", title=None, rating=None, score=None, score_type=None
+    )
     p = softmax([0.0, 4.0])
     assert (got.text_sentiment, got.sentiment_label) == (round(p[1] - p[0], 4), "positive")
 
@@ -119,7 +145,9 @@ def test_bad_model_path(tmp_path: Path) -> None:
         Enricher(settings.model_copy(update={"model_path": "broken"}), tmp_path)
 
 
-def test_missing_extra_is_a_clear_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_extra_is_a_clear_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # Runs with or without the extra installed: a None entry makes the import fail.
     monkeypatch.setitem(sys.modules, "transformers", None)
     settings = EnrichSettings(analyser="transformers", model_path=str(tmp_path))
@@ -135,8 +163,16 @@ def test_other_analysers_never_import_transformers(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("negative", -1.0), ("Neutral", 0.0), ("POSITIVE", 1.0), ("1 star", -1.0), ("3 stars", 0.0),
-     ("5 stars", 1.0), ("4 stars", 0.5), ("neg", -1.0)],
+    [
+        ("negative", -1.0),
+        ("Neutral", 0.0),
+        ("POSITIVE", 1.0),
+        ("1 star", -1.0),
+        ("3 stars", 0.0),
+        ("5 stars", 1.0),
+        ("4 stars", 0.5),
+        ("neg", -1.0),
+    ],
 )
 def test_label_polarity_from_names(name: str, value: float) -> None:
     assert label_polarity(name) == value

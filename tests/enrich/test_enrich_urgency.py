@@ -40,7 +40,13 @@ def test_a_bad_rating_alone_is_level_one(enrich_text) -> None:
 
 @pytest.mark.parametrize(
     ("cue", "label", "level"),
-    [(0, "neutral", 0), (0, "negative", 1), (2, "negative", 2), (3, "positive", 3), (0, "unscored", 0)],
+    [
+        (0, "neutral", 0),
+        (0, "negative", 1),
+        (2, "negative", 2),
+        (3, "positive", 3),
+        (0, "unscored", 0),
+    ],
 )
 def test_urgency_level(cue: int, label: str, level: int) -> None:
     assert urgency_level(cue, label) == level

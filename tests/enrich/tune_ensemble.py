@@ -57,16 +57,22 @@ def main() -> None:
             for n, p in itertools.product(grid_t, grid_p)
         )
 
-    print("textblob alone  F1=%.3f at neg<%.2f pos>%.2f" % best([t for _, t, _ in parts]))
-    print("vader alone     F1=%.3f at neg<%.2f pos>%.2f" % best([v for v, _, _ in parts]))
+    print(
+        "textblob alone  F1={:.3f} at neg<{:.2f} pos>{:.2f}".format(*best([t for _, t, _ in parts]))
+    )
+    print(
+        "vader alone     F1={:.3f} at neg<{:.2f} pos>{:.2f}".format(*best([v for v, _, _ in parts]))
+    )
     results = []
-    for wv, wt, wc in itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], [0.1, 0.2, 0.3, 0.4], [0.4, 0.5, 0.6, 0.7, 0.8]):
+    for wv, wt, wc in itertools.product(
+        [0.3, 0.4, 0.5, 0.6, 0.7], [0.1, 0.2, 0.3, 0.4], [0.4, 0.5, 0.6, 0.7, 0.8]
+    ):
         scores = [max(-1.0, min(1.0, wv * v + wt * t + wc * c)) for v, t, c in parts]
         f1, n, p = best(scores)
         results.append((f1, wv, wt, wc, n, p))
     results.sort(reverse=True)
     for r in results[:15]:
-        print("ensemble F1=%.3f wv=%.1f wt=%.1f wc=%.1f neg<%.2f pos>%.2f" % r)
+        print("ensemble F1={:.3f} wv={:.1f} wt={:.1f} wc={:.1f} neg<{:.2f} pos>{:.2f}".format(*r))
     if "-v" in sys.argv:
         f1, wv, wt, wc, n, p = results[0]
         for (g, text), (v, t, c) in zip(rows, parts, strict=True):

@@ -28,144 +28,193 @@ _NOT_YET = (
     r"(?:didn't|did not|haven't|have not|hasn't|has not|still not|not yet|never|still haven't|"
     r"still hasn't)"
 )
+# One optional word between two cue words -- but not a negation, which would turn the cue.
+_ANY_WORD = r"(?:(?!not |never |no )\w+ )?"
 _ITEM = r"(?:bag|bags|luggage|baggage|suitcase|package|parcel|order|item|items|box|delivery)"
 
 # (weight, on negation, patterns). Patterns are joined per row into one alternation.
 _CUES: list[tuple[float, Literal["flip", "drop", "keep"], list[str]]] = [
     # Not delivered / not received.
-    (-STRONG, "keep", [
-        rf"{_NOT_YET} (?:\w+ )?(?:arrived?|received?|got(?:ten)?|get|come|came|shown up|showed up|"
-        r"shipped|been (?:delivered|shipped|refunded|credited|processed)|heard back|"
-        r"responded|replied|fixed|resolved)",
-        r"never (?:arrived|arrives|came|comes|got|received|showed up|delivered|shipped|"
-        r"heard back|answered|answers|replied|replies|responded|responds|works|worked)",
-        r"still (?:waiting|no|nothing|missing|broken|not|haven't|hasn't|can't|cannot|unable|"
-        r"doesn't|does not|didn't|won't|being charged|charging me)",
-        rf"(?:lost|misplaced|damaged|broke|opened|stole) (?:my|our|the) {_ITEM}",
-        r"says delivered|marked (?:as )?delivered",
-    ]),
+    (
+        -STRONG,
+        "keep",
+        [
+            rf"{_NOT_YET} (?:\w+ )?(?:arrived?|received?|got(?:ten)?|get|come|came|shown up|"
+            r"showed up|"
+            r"shipped|been (?:delivered|shipped|refunded|credited|processed)|heard back|"
+            r"responded|replied|fixed|resolved)",
+            r"never (?:arrived|arrives|came|comes|got|received|showed up|delivered|shipped|"
+            r"heard back|answered|answers|replied|replies|responded|responds|works|worked)",
+            r"still (?:waiting|no|nothing|missing|broken|not|haven't|hasn't|can't|cannot|unable|"
+            r"doesn't|does not|didn't|won't|being charged|charging me)",
+            rf"(?:lost|misplaced|damaged|broke|opened|stole) (?:my|our|the) {_ITEM}",
+            r"says delivered|marked (?:as )?delivered",
+        ],
+    ),
     # It does not work.
-    (-STRONG, "keep", [
-        rf"{_NEG_AUX} (?:\w+ )?(?:work|load|open|start|turn on|power on|charge|connect|sync|"
-        r"fit|close|stay|hold|respond|pair|install|update|boot)",
-        r"(?:not|stopped|quit|stops|ceased) (?:working|charging|loading|responding|turning on)",
-        r"(?:stopped|quit) work(?:ing|s)?",
-        r"(?:can't|cannot|couldn't|could not|unable to|not able to) (?:log|sign) ?in|locked out",
-        r"(?:keeps?|kept) (?:crashing|freezing|failing|dropping|disconnecting|restarting|"
-        r"logging me out|charging me|sending me)",
-        r"(?:fell|falls|falling|came|coming|comes) apart|dead on arrival",
-        r"not as (?:described|advertised|pictured|shown|expected)",
-    ]),
+    (
+        -STRONG,
+        "keep",
+        [
+            rf"{_NEG_AUX} (?:\w+ )?(?:work|load|open|start|turn on|power on|charge|connect|sync|"
+            r"fit|close|stay|hold|respond|pair|install|update|boot)",
+            r"(?:not|stopped|quit|stops|ceased) (?:working|charging|loading|responding|turning on)",
+            r"(?:stopped|quit) work(?:ing|s)?",
+            r"(?:can't|cannot|couldn't|could not|unable to|not able to) (?:log|sign) ?in|"
+            r"locked out",
+            r"(?:keeps?|kept) (?:crashing|freezing|failing|dropping|disconnecting|restarting|"
+            r"logging me out|charging me|sending me)",
+            r"(?:fell|falls|falling|came|coming|comes) apart|dead on arrival",
+            r"not as (?:described|advertised|pictured|shown|expected)",
+        ],
+    ),
     # Money taken wrongly, money wanted back.
-    (-STRONG, "keep", [
-        r"charged (?:me )?(?:twice|two times|double|again|extra|after|for something)|"
-        r"double[- ]charged|overcharg\w*|billed (?:me )?(?:twice|again|after)",
-        r"unauthori[sz]ed (?:charge|transaction|payment|debit)",
-        r"(?:want|need|demand) (?:my|a|the) (?:money|refund)|(?:give|send) me my money|"
-        r"money back|chargeback|dispute (?:the|this|a) charge",
-        r"waste of (?:money|time)|not worth|rip[- ]?off|\bscam|fraud",
-    ]),
+    (
+        -STRONG,
+        "keep",
+        [
+            r"charged (?:me )?(?:twice|two times|double|again|extra|after|for something)|"
+            r"double[- ]charged|overcharg\w*|billed (?:me )?(?:twice|again|after)",
+            r"unauthori[sz]ed (?:charge|transaction|payment|debit)",
+            r"(?:want|need|demand) (?:my|a|the) (?:money|refund)|(?:give|send) me my money|"
+            r"money back|chargeback|dispute (?:the|this|a) charge",
+            r"waste of (?:money|time)|not worth|rip[- ]?off|\bscam|fraud",
+        ],
+    ),
     # Leaving.
-    (-STRONG, "keep", [
-        r"cancel+(?:ing|ed)? (?:my|the|our) (?:subscription|account|membership|order|plan|"
-        r"service|contract|card)",
-        r"close (?:my|our) account|unsubscrib\w*",
-        r"(?:wouldn't|would not|do not|don't|never|won't|will not|can't|cannot|could not|"
-        r"couldn't) recommend",
-        r"never (?:again|buying|ordering|flying|using|shopping|buy|order|fly|use|shop|"
-        r"book|booking)",
-        r"(?:do not|don't|never) (?:buy|order|waste|bother|purchase)",
-        r"(?:switching|switched|moving|going|move|switch) to (?:another|a different|a new|your "
-        r"competitor|\w+ instead)",
-    ]),
+    (
+        -STRONG,
+        "keep",
+        [
+            r"cancel+(?:ing|ed)? (?:my|the|our) (?:subscription|account|membership|order|plan|"
+            r"service|contract|card)",
+            r"close (?:my|our) account|unsubscrib\w*",
+            r"(?:wouldn't|would not|do not|don't|never|won't|will not|can't|cannot|could not|"
+            r"couldn't) recommend",
+            r"never (?:again|buying|ordering|flying|using|shopping|buy|order|fly|use|shop|"
+            r"book|booking)",
+            r"(?:do not|don't|never) (?:buy|order|waste|bother|purchase)",
+            r"(?:switching|switched|moving|going|move|switch) to (?:another|a different|a new|your "
+            r"competitor|\w+ instead)",
+        ],
+    ),
     # Ignored, bounced around, repeated contact.
-    (-STRONG, "keep", [
-        r"no ?(?:one|body) (?:\w+ )?(?:answers|answered|responds|responded|replies|replied|"
-        r"helps|helped|cares|called|calls|picks up|got back|gets back|knows|is answering)",
-        r"(?:no|zero) (?:response|responses|reply|replies|answer|answers|update|updates|help|"
-        r"callback|call back|follow[- ]up)",
-        r"(?:twice|\d+|two|three|four|five|six|several|many|multiple|countless) (?:times|emails|"
-        r"calls|messages|tickets|chats|attempts)(?! (?:better|faster|more|cheaper|as|the))",
-        r"(?:i'm|i am|we're|we are) (?:so |really )?done with|(?:what a|is a|such a|absolute|"
-        r"total|complete) joke",
-        r"(?:on hold|in (?:the )?queue|waiting|waited) (?:for )?(?:over |almost |nearly |more "
-        r"than )?(?:\d+|an?|two|three|four|five|six|several|many) (?:min|mins|minutes|hour|"
-        r"hours|hrs|day|days|week|weeks|month|months)",
-        r"(?:been|i've been|we've been|i have been|we have been) waiting",
-        r"hung up|transferred (?:\w+ )?(?:times|again)|(?:third|3rd|fourth|4th|fifth|5th) time",
-        r"(?:delayed|cancel+ed) (?:flight|again|for)|flight (?:was |got |is )?(?:cancel+ed|delayed)"
-        r"|missed (?:my |our )?connection|overbooked|stranded|stuck (?:on|at|in)",
-    ]),
+    (
+        -STRONG,
+        "keep",
+        [
+            r"no ?(?:one|body) (?:\w+ )?(?:answers|answered|responds|responded|replies|replied|"
+            r"helps|helped|cares|called|calls|picks up|got back|gets back|knows|is answering)",
+            r"(?:no|zero) (?:response|responses|reply|replies|answer|answers|update|updates|help|"
+            r"callback|call back|follow[- ]up)",
+            r"(?:twice|\d+|two|three|four|five|six|several|many|multiple|countless) "
+            r"(?:times|emails|calls|messages|tickets|chats|attempts)"
+            r"(?! (?:better|faster|more|cheaper|as|the))",
+            r"(?:i'm|i am|we're|we are) (?:so |really )?done with|(?:what a|is a|such a|absolute|"
+            r"total|complete) joke",
+            r"(?:on hold|in (?:the )?queue|waiting|waited) (?:for )?(?:over |almost |nearly |more "
+            r"than )?(?:\d+|an?|two|three|four|five|six|several|many) (?:min|mins|minutes|hour|"
+            r"hours|hrs|day|days|week|weeks|month|months)",
+            r"(?:been|i've been|we've been|i have been|we have been) waiting",
+            r"hung up|transferred (?:\w+ )?(?:times|again)|"
+            r"(?:third|3rd|fourth|4th|fifth|5th) time",
+            r"(?:delayed|cancel+ed) (?:flight|again|for)|"
+            r"flight (?:was |got |is )?(?:cancel+ed|delayed)"
+            r"|missed (?:my |our )?connection|overbooked|stranded|stuck (?:on|at|in)",
+        ],
+    ),
     # Sarcasm: the thanks is not praise, so this outweighs the "thanks" cue and the lexicons.
-    (-2 * STRONG, "keep", [
-        r"thanks? (?:you )?(?:so much |a lot )?for (?:nothing|ruining|losing|wasting|the delay|"
-        r"making me|breaking|cancel+ing|leaving me|charging me)",
-    ]),
+    (
+        -3 * STRONG,
+        "keep",
+        [
+            r"thanks? (?:you )?(?:so much |a lot )?for (?:nothing|ruining|losing|wasting|the delay|"
+            r"making me|breaking|cancel+ing|leaving me|charging me)",
+        ],
+    ),
     # Things that arrived wrong or broke, payments that failed, data lost.
-    (-MEDIUM, "keep", [
-        r"(?:card|payment|transaction|order) (?:was |got |is |keeps getting )?(?:declined|"
-        r"rejected|failed)|payment failed",
-        r"(?:does|did|do) nothing|without (?:any )?(?:warning|notice|explanation|reason|asking|"
-        r"permission|consent)",
-        r"(?:deleted|wiped|erased|lost) (?:all )?(?:my|our) (?:data|notes|files|photos|"
-        r"progress|account|history|messages|contacts)",
-        r"used to be (?:good|great|better|reliable)|garbage|trash|junk|crap|rubbish|useless",
-        r"battery (?:drains|dies|died|drained|lasts? (?:only|just|less))",
-        r"(?:fell|came|fall|falls|come|comes) (?:off|apart|loose|out)",
-    ]),
-    (-MEDIUM, "drop", [
-        r"(?:arrived|came|showed up|delivered|was|were) (?:\w+ )?(?:broken|damaged|defective|"
-        r"cracked|dented|open|opened|used|empty|wrong|late|cold|spoiled|expired|missing|torn)",
-        r"(?:wrong|incorrect) (?:item|size|order|product|colou?r|address|amount|charge|bill|"
-        r"part|model|one)",
-        r"(?:missing|lost) (?:item|items|part|parts|piece|pieces|package|parcel|order)",
-        r"broke|broken|defective|faulty|malfunction\w*|cracked|shattered|doa\b",
-        r"return(?:ed|ing)? (?:it|them|this|these|the item|the product|mine)|"
-        r"(?:sent|send|sending|ship|shipped) (?:it|them|this) back",
-        r"leak(?:s|ed|ing)?\b|ripped|peeling|rusted|(?:too|very) (?:small|big|large|tight|"
-        r"loose|thin|flimsy|short)|flimsy|cheaply made|cheap (?:material|plastic|quality)",
-        r"(?:poor|low|bad) quality|(?:drains?|drained|draining) (?:my |the )?battery",
-    ]),
+    (
+        -MEDIUM,
+        "keep",
+        [
+            r"(?:card|payment|transaction|order) (?:was |got |is |keeps getting )?(?:declined|"
+            r"rejected|failed)|payment failed",
+            r"(?:does|did|do) nothing|without (?:any )?(?:warning|notice|explanation|reason|asking|"
+            r"permission|consent)",
+            r"(?:deleted|wiped|erased|lost) (?:all )?(?:my|our) (?:data|notes|files|photos|"
+            r"progress|account|history|messages|contacts)",
+            r"used to be (?:good|great|better|reliable)|garbage|trash|junk|crap|rubbish|useless",
+            r"battery (?:drains|dies|died|drained|lasts? (?:only|just|less))",
+            r"(?:fell|came|fall|falls|come|comes) (?:off|apart|loose|out)",
+        ],
+    ),
+    (
+        -MEDIUM,
+        "drop",
+        [
+            rf"(?:arrived|came|showed up|delivered|was|were) {_ANY_WORD}(?:broken|damaged|"
+            r"defective|cracked|dented|open|opened|used|empty|wrong|late|cold|spoiled|expired|missing|torn)",
+            r"(?:wrong|incorrect) (?:item|size|order|product|colou?r|address|amount|charge|bill|"
+            r"part|model|one)",
+            r"(?:missing|lost) (?:item|items|part|parts|piece|pieces|package|parcel|order)",
+            r"broke|broken|defective|faulty|malfunction\w*|cracked|shattered|doa\b",
+            r"return(?:ed|ing)? (?:it|them|this|these|the item|the product|mine)|"
+            r"(?:sent|send|sending|ship|shipped) (?:it|them|this) back",
+            r"leak(?:s|ed|ing)?\b|ripped|peeling|rusted|(?:too|very) (?:small|big|large|tight|"
+            r"loose|thin|flimsy|short)|flimsy|cheaply made|cheap (?:material|plastic|quality)",
+            r"(?:poor|low|bad) quality|(?:drains?|drained|draining) (?:my |the )?battery",
+        ],
+    ),
     # Friction: delays, errors, fees, complaint questions.
-    (-MILD, "drop", [
-        r"refund\w*|reimburs\w*|charged|billed|(?:extra|hidden|late|additional|cancellation|"
-        r"change|service) (?:fee|fees|charge|charges)",
-        r"late|delay\w*|(?:too )?slow|lag(?:s|gy|ging|ged)?|freez\w*|crash\w*|\bbug\w*|glitch\w*|"
-        r"\berrors?\b|outage|\bdown (?:again|since|for)|not loading|no (?:signal|service|internet)",
-        r"(?:expensive|overpriced|pricey|price (?:hike|increase)|more expensive)",
-        r"why (?:is|isn't|can't|won't|does|doesn't|do|don't|did|didn't|are|aren't|was|wasn't|"
-        r"would|has|hasn't|have|haven't|am|is there|does it|do i|do you)",
-        r"how (?:long|much longer|many more|many times)|where(?:'s| is| are) my",
-        r"(?:please|pls|plz) (?:fix|help|respond|reply|answer|refund|call|look into|sort)|"
-        r"fix (?:this|it|your)|sort (?:this|it) out|(?:supposed to|should have|should've|"
-        r"expected (?:better|more))",
-        r"cancel\w*",
-    ]),
+    (
+        -MILD,
+        "drop",
+        [
+            r"refund\w*|reimburs\w*|charged|billed|(?:extra|hidden|late|additional|cancellation|"
+            r"change|service) (?:fee|fees|charge|charges)",
+            r"late|delay\w*|(?:too )?slow|lag(?:s|gy|ging|ged)?|freez\w*|crash\w*|\bbug\w*|"
+            r"glitch\w*|\berrors?\b|outage|\bdown (?:again|since|for)|not loading|"
+            r"no (?:signal|service|internet)",
+            r"(?:expensive|overpriced|pricey|price (?:hike|increase)|more expensive)",
+            r"why (?:is|isn't|can't|won't|does|doesn't|do|don't|did|didn't|are|aren't|was|wasn't|"
+            r"would|has|hasn't|have|haven't|am|is there|does it|do i|do you)",
+            r"how (?:long|much longer|many more|many times)|where(?:'s| is| are) my",
+            r"(?:please|pls|plz) (?:fix|help|respond|reply|answer|refund|call|look into|sort)|"
+            r"fix (?:this|it|your)|sort (?:this|it) out|(?:supposed to|should have|should've|"
+            r"expected (?:better|more))",
+            r"cancel\w*",
+        ],
+    ),
     (-MILD, "flip", [r"\b(?:problems?|issues?|complaints?|trouble)\b"]),
     # Praise in CX words.
-    (MEDIUM, "flip", [
-        r"(?:highly|definitely|would|will|totally|strongly|100%) recommend|recommended",
-        r"(?:works|worked|working|fits|fit) (?:great|perfectly|perfect|well|fine|like a charm|"
-        r"as expected|as advertised|as described|beautifully|flawlessly)",
-        r"exactly (?:as described|what i (?:wanted|needed|ordered|expected))|as described",
-        r"(?:arrived|came|delivered|shipped) (?:\w+ )?(?:early|quickly|fast|on time|ahead of "
-        r"schedule|in perfect condition|as promised)|\bon time\b",
-        r"(?:fast|quick|speedy|prompt|rapid|immediate) (?:shipping|delivery|response|reply|"
-        r"service|refund|resolution|support|turnaround|help)",
-        r"(?:resolved|fixed|solved|sorted) (?:it|my|the|this|everything|in|quickly|right away|"
-        r"immediately|out)|(?:problem|issue|it|everything) (?:was |got |is |has been )?"
-        r"(?:resolved|fixed|solved|sorted)",
-        r"(?:you|you guys|y'all|they) rock|rocks",
-        r"(?:will|would|definitely|gonna) (?:buy|order|fly|shop|use|book|come back|purchase)"
-        r"(?: \w+)? (?:again|more)|repeat customer|(?:bought|ordered) (?:a |an )?(?:second|"
-        r"another|two more|more)",
-        r"worth (?:it|the money|every penny|the price)|(?:great|good|excellent|amazing) (?:value|"
-        r"price|deal|quality|service|support|product|experience|job)",
-        r"(?:five|5)[- ]stars?|10/10|(?:love|loved|loving) (?:it|this|them|the|my|how|that)",
-        r"thank you|thanks|\bthx\b|kudos|shout ?out|above and beyond|well done|keep it up",
-        r"(?:so|very|super|really) (?:easy|helpful|fast|quick|comfortable|happy|pleased|"
-        r"satisfied|friendly)",
-    ]),
+    (
+        MEDIUM,
+        "flip",
+        [
+            r"(?:highly|definitely|would|will|totally|strongly|100%) recommend|recommended",
+            r"(?:works|worked|working|fits|fit) (?:great|perfectly|perfect|well|fine|like a charm|"
+            r"as expected|as advertised|as described|beautifully|flawlessly)",
+            r"exactly (?:as described|what i (?:wanted|needed|ordered|expected))|as described",
+            rf"(?:arrived|came|delivered|shipped) {_ANY_WORD}(?:early|quickly|fast|on time|"
+            r"ahead of schedule|in perfect condition|as promised)|\bon time\b",
+            r"(?:fast|quick|speedy|prompt|rapid|immediate) (?:shipping|delivery|response|reply|"
+            r"service|refund|resolution|support|turnaround|help)",
+            r"(?:resolved|fixed|solved|sorted) (?:it|my|the|this|everything|in|quickly|right away|"
+            r"immediately|out)|(?:problem|issue|it|everything) (?:was |got |is |has been )?"
+            r"(?:resolved|fixed|solved|sorted)",
+            r"(?:you|you guys|y'all|they) rock|rocks",
+            r"(?:will|would|definitely|gonna) (?:buy|order|fly|shop|use|book|come back|purchase)"
+            r"(?: \w+)? (?:again|more)|repeat customer|(?:bought|ordered) (?:a |an )?(?:second|"
+            r"another|two more|more)",
+            r"worth (?:it|the money|every penny|the price)|"
+            r"(?:great|good|excellent|amazing) (?:value|price|deal|quality|service|support|"
+            r"product|experience|job)",
+            r"(?:five|5)[- ]stars?|10/10|(?:love|loved|loving) (?:it|this|them|the|my|how|that)",
+            r"thank you|thanks|\bthx\b|kudos|shout ?out|above and beyond|well done|keep it up",
+            r"(?:so|very|super|really) (?:easy|helpful|fast|quick|comfortable|happy|pleased|"
+            r"satisfied|friendly)",
+        ],
+    ),
 ]
 
 # A negator up to three words before a cue ("not really worth it", "no issues").

@@ -75,7 +75,9 @@ class TransformersAnalyser:
                 str(model_dir), local_files_only=True
             )
         except Exception as exc:  # transformers raises many kinds; all mean "bad model folder"
-            raise ConfigError(f"enrich.model_path: cannot load a model from {model_dir}: {exc}") from None
+            raise ConfigError(
+                f"enrich.model_path: cannot load a model from {model_dir}: {exc}"
+            ) from None
         self._model.eval()
         id2label: Mapping[int, str] = self._model.config.id2label
         polarities = [label_polarity(id2label[i], labels) for i in range(len(id2label))]
@@ -86,7 +88,9 @@ class TransformersAnalyser:
         self._languages = frozenset(languages) if languages else None
         self._batch = batch_size
         self._max_tokens = max_tokens
-        self.labels = dict(zip((id2label[i] for i in range(len(id2label))), polarities, strict=True))
+        self.labels = dict(
+            zip((id2label[i] for i in range(len(id2label))), polarities, strict=True)
+        )
 
     def reads(self, lang: str | None) -> bool:
         return self._languages is None or lang in self._languages
