@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from .metrics import METRICS, Counts, format_change, mix_from_counts
+from .metrics import METRICS, Counts, format_change, mix_from_counts, signed
 from .queries import SignalRow
 from .rollup import Filters
 from .slacktext import escape, safe_url, to_plain, trim
@@ -144,7 +144,7 @@ def mix_line(f: Fmt, cur: Counts, prev: Counts | None) -> str:
         else None
     )
     if before is not None:
-        line += f"  ·  negative {mix.negative - before.negative:+.0f} pts vs previous"
+        line += f"  ·  negative {signed(mix.negative - before.negative)} pts vs previous"
     return line
 
 
@@ -154,7 +154,7 @@ def severity_badge(row: SignalRow) -> str:
     if row.score is not None and row.score_type:
         return f"{row.score_type.upper()} {row.score:g}"
     if row.sentiment is not None:
-        return f"sentiment {row.sentiment:+.2f}"
+        return f"sentiment {signed(row.sentiment, 2)}"
     return row.sentiment_label or ""
 
 

@@ -20,8 +20,8 @@ from .answers import Answer, error_answer, render_alerts, render_help, render_mu
 from .commands import METRIC_VERBS, USAGE, Command, CommandError, closest, parse_command
 from .mutes import list_mutes, mute_rule, unmute_rule
 from .periods import DEFAULT_PERIOD, PeriodSpec, buckets, parse_period, previous, resolve
+from .profiles import customer_profile
 from .queries import (
-    customer_profile,
     known_topics,
     known_values,
     search,

@@ -51,6 +51,9 @@ class SlackConfig(_Strict):
     send_timeout_seconds: float = Field(
         3600, gt=0, description="an alert not delivered within this time is marked failed"
     )
+    pace_seconds: float = Field(
+        1.0, ge=0, description="least time between two posts to one channel (Slack: ~1/s)"
+    )
 
 
 class SourceConfig(BaseModel):

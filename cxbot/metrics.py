@@ -147,8 +147,14 @@ class Metric:
     delta_unit: str  # how a change is written: "pts" (percentage points) or "" (plain)
 
 
+def signed(x: float, digits: int = 0) -> str:
+    """+3, -1.25, and ±0 for anything that rounds to zero (never "-0")."""
+    text = f"{x:+.{digits}f}"
+    return "±" + text[1:] if float(text) == 0 else text
+
+
 def _signed(x: float) -> str:
-    return f"{x:+.0f}"
+    return signed(x)
 
 
 METRICS: dict[str, Metric] = {
@@ -192,7 +198,7 @@ METRICS: dict[str, Metric] = {
         "Sentiment",
         lambda c: mean_from_counts(c.sentiment_sum, c.sentiment_n),
         lambda c: c.sentiment_n,
-        lambda x: f"{x:+.2f}",
+        lambda x: signed(x, 2),
         "",
     ),
 }
@@ -218,11 +224,11 @@ def pct_change(current: float | None, previous: float | None) -> float | None:
 def format_change(metric: Metric, current: float | None, previous: float | None) -> str:
     if metric.delta_unit == "%":
         change = pct_change(current, previous)
-        return "n/a" if change is None else f"{change:+.0f}%"
+        return "n/a" if change is None else f"{signed(change)}%"
     d = delta(current, previous)
     if d is None:
         return "n/a"
-    return f"{d:+.0f} pts" if metric.delta_unit == "pts" else f"{d:+.2f}"
+    return f"{signed(d)} pts" if metric.delta_unit == "pts" else signed(d, 2)
 
 
 RISING_MIN = 5  # a topic needs this many mentions before it can be called rising

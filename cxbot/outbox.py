@@ -29,7 +29,6 @@ from .sinks import RetryLater, Sink, Undeliverable
 
 log = logging.getLogger("cxbot.outbox")
 
-PACE_SECONDS = 1.0
 MAX_BACKOFF = 60.0
 
 
@@ -90,12 +89,14 @@ class OutboxWorker:
         sink: Sink,
         *,
         timeout_seconds: float,
+        pace_seconds: float = 1.0,
         render: Callable[[Database, dict[str, Any]], Any] = build_message,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.sink = sink
         self.timeout = timedelta(seconds=timeout_seconds)
+        self.pace = pace_seconds
         self.render = render
         self.clock = clock
         self.wake = asyncio.Event()
@@ -139,7 +140,7 @@ class OutboxWorker:
     async def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)
         if last is not None:
-            delay = PACE_SECONDS - (time.monotonic() - last)
+            delay = self.pace - (time.monotonic() - last)
             if delay > 0:
                 await asyncio.sleep(delay)
         self._last_post[channel] = time.monotonic()

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 from .answers import Answer, Fmt, Part, build, local_time, metric_line, mix_line, signal_line
 from .answers import title as heading
-from .metrics import METRICS, is_rising, mean_from_counts, pct_change, sparkline
+from .metrics import METRICS, is_rising, mean_from_counts, pct_change, signed, sparkline
 from .periods import Window, bucket_unit, describe
-from .queries import CustomerProfile, SearchResult, SignalRow, Stats, TopicStats
+from .profiles import CustomerProfile
+from .queries import SearchResult, SignalRow, Stats, TopicStats
 from .rollup import Filters
 
 _UNIT_WORD = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}
@@ -111,7 +112,7 @@ def render_top(
                 _when(window, tz),
             ]
         lines = [signal_line(f, i, row, tz) for i, row in enumerate(rows, 1)]
-        return [("section", head), *(("section", line) for line in lines), _when(window, tz)]
+        return [("section", head + "\n" + "\n".join(lines)), _when(window, tz)]
 
     return build(parts, public)
 
@@ -137,9 +138,9 @@ def render_topics(
             line = f"{i}. {f.b(f.esc(r.topic))} — {cur:,} ({negative:.0f}% negative)"
             change = pct_change(cur, prev)
             if previous is not None and is_rising(cur, prev):
-                line += " ↑ rising" + (f" {change:+.0f}%" if change is not None else ", new")
+                line += " ↑ rising" + (f" {signed(change)}%" if change is not None else ", new")
             elif change is not None and previous is not None:
-                line += f" · {change:+.0f}%"
+                line += f" · {signed(change)}%"
             lines.append(line)
         more = len(rows) - limit
         out: list[Part] = [("section", head + "\n" + "\n".join(lines))]
@@ -178,7 +179,7 @@ def render_search(
         note = "Newest first."
         if result.more:
             note += f" Showing the newest {len(result.rows)}; add a period or a filter to narrow."
-        return [("section", head), *(("section", line) for line in lines), ("context", note)]
+        return [("section", head + "\n" + "\n".join(lines)), ("context", note)]
 
     return build(parts, public)
 
@@ -210,7 +211,7 @@ def render_customer(
             f" · last contact {local_time(p.last_seen, tz, '%d %b %Y %H:%M')}"
         )
         if p.avg_sentiment is not None:
-            lines.append(f"Average sentiment {p.avg_sentiment:+.2f}")
+            lines.append(f"Average sentiment {signed(p.avg_sentiment, 2)}")
         out: list[Part] = [("section", "\n".join(lines))]
         if p.channels:
             out.append(
@@ -221,7 +222,7 @@ def render_customer(
                     + "\n".join(
                         f"• {f.esc(c.source)} {c.kind}: {c.n:,} ({c.negative:,} negative"
                         + (
-                            f", sentiment {c.avg_sentiment:+.2f}"
+                            f", sentiment {signed(c.avg_sentiment, 2)}"
                             if c.avg_sentiment is not None
                             else ""
                         )

@@ -95,11 +95,17 @@ def _upsert(prefix: str, sign: str) -> str:
         " WHERE type = 'text' AND value <> ''"
     )
     updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in COLUMNS)
+    # Id bounds only widen: a removed signal leaves them loose, which search tolerates.
+    bounds = ", ".join(
+        f"{c} = coalesce({f}({c}, excluded.{c}), {c}, excluded.{c})"
+        for c, f in (("min_id", "min"), ("max_id", "max"))
+    )
+    ids = f"{prefix}id, {prefix}id" if sign == "" else "NULL, NULL"
     return (
-        f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}) "
+        f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}, min_id, max_id) "
         f"SELECT t.topic, {_sql(_DAY, prefix)}, {prefix}source, {prefix}kind, "
-        f"coalesce({prefix}lang, ''), {_row_values(prefix, sign)} FROM ({topics}) AS t WHERE true "
-        f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {updates};"
+        f"coalesce({prefix}lang, ''), {_row_values(prefix, sign)}, {ids} FROM ({topics}) AS t"
+        f" WHERE true ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {updates}, {bounds};"
     )
 
 
@@ -126,6 +132,9 @@ def create_rollup(db: Database) -> None:
     statements = [
         f"CREATE TABLE daily_rollup (topic TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,"
         f" kind TEXT NOT NULL, lang TEXT NOT NULL, {columns},"
+        # The lowest and highest signal id of the row's day: `/cx search` over a period reads
+        # only that id range of the full-text index (ids are not in created_at order).
+        f" min_id INTEGER, max_id INTEGER,"
         f" PRIMARY KEY ({', '.join(KEYS)})) WITHOUT ROWID",
         "CREATE TABLE rollup_offsets (starts_at TEXT PRIMARY KEY, minutes INTEGER NOT NULL)"
         " WITHOUT ROWID",
@@ -160,8 +169,8 @@ def create_rollup(db: Database) -> None:
 def rebuild_rollup(db: Database) -> None:
     """Recompute the rollup from signals (after a timezone change or a definition change)."""
     db.execute("DELETE FROM daily_rollup")
-    target = f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}) "
-    sums = raw_sums("s.")
+    target = f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}, min_id, max_id) "
+    sums = raw_sums("s.") + ", min(s.id), max(s.id)"
     key = f"{_sql(_DAY, 's.')}, s.source, s.kind, coalesce(s.lang, '')"
     db.execute(f"{target} SELECT '', {key}, {sums} FROM signals s GROUP BY 2, 3, 4, 5")
     db.execute(
@@ -303,6 +312,21 @@ def raw_counts(db: Database, start: datetime, end: datetime, filters: Filters) -
         [iso_utc(start), iso_utc(end), *params],
     ).fetchone()
     return Counts.of(row)
+
+
+def id_bounds(db: Database, start: datetime, end: datetime) -> tuple[int, int] | None:
+    """Lowest and highest id any signal created in [start, end) can have (None: there is
+    none), from the rollup rows of the days the window touches."""
+    if start >= end:
+        return None
+    tz = rollup_timezone(db)
+    first, last = local_date(start, tz), local_date(end - timedelta(microseconds=1), tz)
+    row = db.execute(
+        "SELECT min(min_id), max(max_id) FROM daily_rollup WHERE topic = '' AND day >= ?"
+        " AND day <= ?",
+        [first.isoformat(), last.isoformat()],
+    ).fetchone()
+    return None if row is None or row[0] is None else (int(row[0]), int(row[1]))
 
 
 def window_counts(

@@ -47,8 +47,12 @@ def period(text: str) -> Any:
         ("summary this week", Command("summary", period("this week"))),
         ("summary last 7 days", Command("summary", period("7d"))),
         ("overview 90d", Command("summary", period("90d"))),
-        ("summary source:appstore 7d kind:review public",
-         Command("summary", period("7d"), Filters(source="appstore", kind="review"), public=True)),
+        (
+            "summary source:appstore 7d kind:review public",
+            Command(
+                "summary", period("7d"), Filters(source="appstore", kind="review"), public=True
+            ),
+        ),
         ("30d", Command("summary", period("30d"))),
         ("last week", Command("summary", period("last week"))),
         ("source:appstore", Command("summary", filters=Filters(source="appstore"))),
@@ -56,8 +60,10 @@ def period(text: str) -> Any:
         ("NPS 90d source:typeform", Command("nps", period("90d"), Filters(source="typeform"))),
         ("nps last week", Command("nps", period("last week"))),
         ("nps 365d source:X", Command("nps", period("365d"), Filters(source="X"))),
-        ("csat 2026-11-01..2026-11-15 lang:DE",
-         Command("csat", period("2026-11-01..2026-11-15"), Filters(lang="de"))),
+        (
+            "csat 2026-11-01..2026-11-15 lang:DE",
+            Command("csat", period("2026-11-01..2026-11-15"), Filters(lang="de")),
+        ),
         ("ces 24h", Command("ces", period("24h"))),
         ("rating 30d kind:Review", Command("rating", period("30d"), Filters(kind="review"))),
         ("stars 7d", Command("rating", period("7d"))),
@@ -73,14 +79,18 @@ def period(text: str) -> Any:
         ("topic", Command("topics")),
         ("search refund", Command("search", args=("refund",))),
         ("search refund 30d", Command("search", period("30d"), args=("refund",))),
-        ('search "double charged" kind:ticket',
-         Command("search", filters=Filters(kind="ticket"), args=('"double', 'charged"'))),
+        (
+            'search "double charged" kind:ticket',
+            Command("search", filters=Filters(kind="ticket"), args=('"double', 'charged"')),
+        ),
         ("search NEAR( * - ( )", Command("search", args=("NEAR(", "*", "-", "(", ")"))),
         ("search https://example.com/x", Command("search", args=("https://example.com/x",))),
         ("find refund", Command("search", args=("refund",))),
         ("customer ana@example.com", Command("customer", args=("ana@example.com",))),
-        ("customer <mailto:ana@example.com|ana@example.com>",
-         Command("customer", args=("ana@example.com",))),
+        (
+            "customer <mailto:ana@example.com|ana@example.com>",
+            Command("customer", args=("ana@example.com",)),
+        ),
         ("customer @ana", Command("customer", args=("@ana",))),
         ("who @ana public", Command("customer", args=("@ana",), public=True)),
         ("mute bad-review 2h", Command("mute", args=("bad-review",), duration=timedelta(hours=2))),
@@ -167,10 +177,35 @@ def test_any_text_parses_or_explains(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["nps", "summary", "search", "7d", "this", "week", "source:",
-                                 "kind:x", "lang:e", "public", '"', "*", "(", "NEAR(", "-",
-                                 "2026-11-01..2026-11-02", "top", "negative", "mute", "1h"]),
-                max_size=6))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "nps",
+                "summary",
+                "search",
+                "7d",
+                "this",
+                "week",
+                "source:",
+                "kind:x",
+                "lang:e",
+                "public",
+                '"',
+                "*",
+                "(",
+                "NEAR(",
+                "-",
+                "2026-11-01..2026-11-02",
+                "top",
+                "negative",
+                "mute",
+                "1h",
+            ]
+        ),
+        max_size=6,
+    )
+)
 def test_word_salad_parses_or_explains(words: list[str]) -> None:
     try:
         parse_command(" ".join(words))
@@ -203,17 +238,28 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 def add(db: Database, hours_ago: float, **fields: Any) -> None:
     created = iso_utc(NOW - timedelta(hours=hours_ago))
-    row: dict[str, Any] = {"source": "appstore", "provider": "generic", "kind": "review",
-                           "external_id": f"{hours_ago}-{json.dumps(fields)}",
-                           "created_at": created, "received_at": created, "lang": "en",
-                           "sentiment_label": "neutral", "topics": "[]"}
+    row: dict[str, Any] = {
+        "source": "appstore",
+        "provider": "generic",
+        "kind": "review",
+        "external_id": f"{hours_ago}-{json.dumps(fields)}",
+        "created_at": created,
+        "received_at": created,
+        "lang": "en",
+        "sentiment_label": "neutral",
+        "topics": "[]",
+    }
     row.update(fields)
-    db.execute(f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-               list(row.values()))
+    db.execute(
+        f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+        list(row.values()),
+    )
 
 
-RULES = [AlertRule(name="bad-review", channel="#cx", kinds=["review"], max_rating=2),
-         SpikeRule(name="neg-spike", channel="#cx")]
+RULES = [
+    AlertRule(name="bad-review", channel="#cx", kinds=["review"], max_rating=2),
+    SpikeRule(name="neg-spike", channel="#cx"),
+]
 
 
 def answer(db: Database, text: str, **kw: Any) -> Answer:
@@ -225,31 +271,71 @@ def answer(db: Database, text: str, **kw: Any) -> Answer:
 def texts(a: Answer) -> str:
     parts = [a.text]
     for block in a.blocks or []:
-        parts.append(block["text"]["text"] if block["type"] == "section"
-                     else block["elements"][0]["text"])
+        parts.append(
+            block["text"]["text"] if block["type"] == "section" else block["elements"][0]["text"]
+        )
     return "\n".join(parts)
 
 
 @pytest.fixture
 def filled(db: Database) -> Database:
-    add(db, 5, rating=1, sentiment_label="negative", sentiment=-0.8,
-        text="<!channel> *refund* now @here <https://evil.example|click>", topics='["billing"]',
-        url="https://apps.example/r/1")
-    add(db, 30, rating=5, sentiment_label="positive", sentiment=0.7, text="love it",
-        topics='["billing", "login"]')
+    add(
+        db,
+        5,
+        rating=1,
+        sentiment_label="negative",
+        sentiment=-0.8,
+        text="<!channel> *refund* now @here <https://evil.example|click>",
+        topics='["billing"]',
+        url="https://apps.example/r/1",
+    )
+    add(
+        db,
+        30,
+        rating=5,
+        sentiment_label="positive",
+        sentiment=0.7,
+        text="love it",
+        topics='["billing", "login"]',
+    )
     add(db, 40, source="typeform", kind="survey", score_type="nps", score=10.0)
     add(db, 41, source="typeform", kind="survey", score_type="nps", score=3.0)
     add(db, 200, source="typeform", kind="survey", score_type="nps", score=9.0)
     return db
 
 
-@pytest.mark.parametrize("text", [
-    "", "help", "help nps", "help nothing", "summary", "summary 30d public", "nps 30d",
-    "csat", "ces", "rating 24h", "sentiment this week", "volume 90d", "volume 365d", "top negative",
-    "topics 30d", "search refund", 'search " * NEAR( - ( ) AND 😀 پول', "customer @nobody",
-    "alerts", "summary source:appstor", "nps kind:ticket", "npss", "30d", "summary all",
-    "volume 2026-11-01..2026-11-20", "topics topic:billing", "search refund source:typeform",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "help",
+        "help nps",
+        "help nothing",
+        "summary",
+        "summary 30d public",
+        "nps 30d",
+        "csat",
+        "ces",
+        "rating 24h",
+        "sentiment this week",
+        "volume 90d",
+        "volume 365d",
+        "top negative",
+        "topics 30d",
+        "search refund",
+        'search " * NEAR( - ( ) AND 😀 پول',
+        "customer @nobody",
+        "alerts",
+        "summary source:appstor",
+        "nps kind:ticket",
+        "npss",
+        "30d",
+        "summary all",
+        "volume 2026-11-01..2026-11-20",
+        "topics topic:billing",
+        "search refund source:typeform",
+    ],
+)
 def test_every_verb_answers(filled: Database, text: str) -> None:
     a = answer(filled, text)
     assert a.text and a.blocks and len(a.blocks) <= MAX_BLOCKS
@@ -263,7 +349,7 @@ def test_summary_numbers(filled: Database) -> None:
     a = answer(filled, "summary 7d")
     assert "Summary · last 7 days" in a.text
     assert "4 signals" in a.text and "+300%" in a.text  # 4 vs 1 the week before
-    assert "NPS  +0 (n=2)  ·  -100 pts vs previous" in a.text
+    assert "NPS  ±0 (n=2)  ·  -100 pts vs previous" in a.text
     assert "Rating  3.00★ (n=2)" in a.text
     assert "25% negative" in a.text
 
@@ -302,8 +388,9 @@ def test_unknown_word_suggests(filled: Database) -> None:
 def test_mute_needs_admin_and_returns_a_write(filled: Database) -> None:
     denied = answer(filled, "mute bad-review 2h", user_id="U2", admins=["U1"])
     assert "Only admins" in denied.text
-    reply = ask(filled, "mute bad-review 2h", now=NOW, tz=IST, rules=RULES, user_id="U1",
-                admins=["U1"])
+    reply = ask(
+        filled, "mute bad-review 2h", now=NOW, tz=IST, rules=RULES, user_id="U1", admins=["U1"]
+    )
     assert isinstance(reply, Write) and reply.command.verb == "mute"
     done = reply.apply(filled)
     assert "bad-review" in done.text and "muted until 20 Nov 17:00" in done.text
@@ -319,7 +406,8 @@ def test_digest_is_left_to_the_caller(filled: Database) -> None:
     assert ask(filled, "digest", now=NOW, tz=IST) == Command("digest")
     assert "Only admins" in answer(filled, "digest send", user_id="U2", admins=["U1"]).text
     assert ask(filled, "digest send", now=NOW, tz=IST, user_id="U1", admins=["U1"]) == Command(
-        "digest", args=("send",))
+        "digest", args=("send",)
+    )
 
 
 def test_failures_are_apologies_not_tracebacks(tmp_path: Path) -> None:

@@ -128,3 +128,10 @@ def test_rising() -> None:
     assert not is_rising(5, 4)
     assert is_rising(5, 0)
     assert not is_rising(4, 0)  # too few to call
+
+
+def test_signed_never_says_minus_zero() -> None:
+    from cxbot.metrics import signed
+
+    assert signed(3.4) == "+3" and signed(-1.26, 2) == "-1.26"
+    assert signed(-0.3) == "±0" and signed(0.004, 2) == "±0.00" and signed(0) == "±0"

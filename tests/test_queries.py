@@ -17,8 +17,8 @@ from cxbot.metrics import COUNT_FIELDS, METRICS, Counts
 from cxbot.models import iso_utc
 from cxbot.mutes import list_mutes, mute_rule, unmute_rule
 from cxbot.periods import Window, day_start
+from cxbot.profiles import customer_profile
 from cxbot.queries import (
-    customer_profile,
     fts_query,
     known_topics,
     known_values,
@@ -29,6 +29,7 @@ from cxbot.queries import (
 )
 from cxbot.rollup import (
     Filters,
+    id_bounds,
     plan,
     raw_counts,
     rollup_timezone,
@@ -155,6 +156,11 @@ def test_rollup_matches_raw_after_inserts_updates_deletes(db: Database) -> None:
             assert_same(window_counts(db, [(a, b)], Filters())[0], raw_counts(db, a, b, Filters()))
             d += timedelta(days=1)
     assert not set_rollup_timezone(db, IST)  # same zone: nothing to do
+    # Every signal's id lies within the id bounds of its day.
+    for sid, created in db.execute("SELECT id, created_at FROM signals").fetchall():
+        at = datetime.fromisoformat(created)
+        bounds = id_bounds(db, at, at + timedelta(microseconds=1))
+        assert bounds is not None and bounds[0] <= sid <= bounds[1]
 
 
 def test_topics_counted_once_per_signal(db: Database) -> None:
@@ -332,6 +338,26 @@ def test_search_newest_first_and_safe(db: Database) -> None:
     assert search(db, ["NEAR(", "refund"], None, Filters()).rows == []  # "near" is a word too
     assert [s.id for s in search(db, ["refund", "*"], None, Filters()).rows] == [new, old]
     assert search(db, ["😀", "-"], None, Filters()).match is None
+
+
+def test_search_in_a_window_finds_backfilled_and_moved_signals(db: Database) -> None:
+    old = add(db, NOW - timedelta(days=40), text="refund one")
+    add(db, NOW - timedelta(days=1), text="refund two")
+    back = add(db, NOW - timedelta(days=39), text="refund backfilled")  # newer id, old date
+    moved = add(db, NOW - timedelta(days=1), text="refund moved")
+    gone = add(db, NOW - timedelta(days=41), text="refund deleted")
+    db.execute(
+        "UPDATE signals SET created_at = ? WHERE id = ?",
+        [iso_utc(NOW - timedelta(days=38)), moved],
+    )
+    db.execute("DELETE FROM signals WHERE id = ?", [gone])
+    window = Window(NOW - timedelta(days=45), NOW - timedelta(days=30), "")
+    for zone in (IST, NY):
+        set_rollup_timezone(db, zone)
+        assert [s.id for s in search(db, ["refund"], window, Filters()).rows] == [moved, back, old]
+    empty = Window(NOW - timedelta(days=100), NOW - timedelta(days=90), "")
+    assert id_bounds(db, empty.start, empty.end) is None
+    assert search(db, ["refund"], empty, Filters()).rows == []
 
 
 def test_fts_query_quotes_every_word() -> None:

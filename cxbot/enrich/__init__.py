@@ -100,7 +100,7 @@ class Enricher:
         todo = [i for i, t in enumerate(texts) if t and self._analyser.reads(langs[i])]
         scores: list[float | None] = [None] * len(items)
         for i, value in zip(todo, self._analyser.score_many([texts[i] for i in todo]), strict=True):
-            scores[i] = round(value, 4)
+            scores[i] = None if value is None else round(value, 4)
         out = []
         for item, text, lang, text_score in zip(items, texts, langs, scores, strict=True):
             polarity = text_label(text_score, s.negative_below, s.positive_above)

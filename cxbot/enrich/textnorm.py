@@ -67,11 +67,17 @@ _SCRIPT_RES: dict[str, re.Pattern[str]] = {
 }
 
 
+_ASCII_LETTERS = re.compile("[A-Za-z]")
+
+
 def dominant_script(text: str) -> tuple[str | None, int]:
     """The script most letters of `text` are in, and how many letters were counted.
 
     Japanese mixes kana and Han; any kana at all makes it "kana" so it is not taken for Chinese.
     """
+    if text.isascii():  # most texts: one C-speed check instead of eleven scans
+        letters = len(_ASCII_LETTERS.findall(text))
+        return ("latin" if letters else None), letters
     counts = {name: len(rx.findall(text)) for name, rx in _SCRIPT_RES.items()}
     total = sum(counts.values())
     if total == 0:

@@ -10,12 +10,14 @@ class Analyser(Protocol):
     """Scores texts in -1 (negative) .. 1 (positive).
 
     `reads(lang)` says whether a text detected as `lang` (ISO 639-1, language.NO_LANGUAGE for
-    emoji-only text, None when undetectable) can be scored at all. The enricher never calls
-    `score_many` with a text the analyser cannot read: such texts are 'unscored', not 0.0.
+    text without letters, None when undetectable) can be scored at all; the enricher only
+    passes such texts to `score_many`. `score_many` may still return None for a text it finds
+    it cannot read after all (too few English words, symbols that carry no sentiment). Either
+    way the text is 'unscored' -- never a made-up 0.0.
     """
 
     name: str
 
     def reads(self, lang: str | None) -> bool: ...
 
-    def score_many(self, texts: Sequence[str]) -> list[float]: ...
+    def score_many(self, texts: Sequence[str]) -> list[float | None]: ...

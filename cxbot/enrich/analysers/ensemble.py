@@ -4,8 +4,12 @@ score = clip(W_VADER * vader + W_TEXTBLOB * textblob + W_CX * tanh(cx evidence),
 
 VADER carries more weight because it handles negation, intensifiers, emoji and shouting in
 social text; TextBlob adds the adjective-heavy vocabulary of product reviews; the CX cues add
-what neither lexicon sees ("never arrived", "charged twice"). Weights were chosen on the team's
-own sentences (tests/enrich/data/sentiment_dev_en.tsv, see tests/enrich/tune_ensemble.py).
+what neither lexicon sees ("never arrived", "charged twice"). Weights and the label thresholds
+were chosen on the team's own sentences (tests/enrich/data/sentiment_*_en.tsv, with
+tests/enrich/tune_ensemble.py), never on an evaluation set.
+
+Not read (None, so 'unscored'): text whose words are mostly not English (vocab.py), and text
+without letters that carries no emoji, emoticon or cue we know ("???", "12345").
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Sequence
 from ..language import NO_LANGUAGE
 from .cxrules import cx_evidence, squash
 from .lexicon import TextBlobAnalyser, VaderAnalyser
+from .vocab import english_words, reads_as_english
 
 W_VADER = 0.4
 W_TEXTBLOB = 0.3
@@ -29,10 +34,11 @@ class EnsembleAnalyser:
     ) -> None:
         self._textblob = TextBlobAnalyser()
         self._vader = VaderAnalyser()
+        self._vocabulary = english_words()
         self._weights = (w_vader, w_textblob, w_cx)
 
     def reads(self, lang: str | None) -> bool:
-        # Emoji-only text: VADER reads emoji; TextBlob and the cues add 0, which is honest there.
+        # Text without letters: VADER reads emoticons, the cues read emoji (see score()).
         return lang in ("en", NO_LANGUAGE)
 
     def parts(self, text: str) -> tuple[float, float, float]:
@@ -43,10 +49,14 @@ class EnsembleAnalyser:
             squash(cx_evidence(text)),
         )
 
-    def score(self, text: str) -> float:
+    def score(self, text: str) -> float | None:
+        if not reads_as_english(text, self._vocabulary):
+            return None
         v, t, cx = self.parts(text)
+        if v == 0.0 and cx == 0.0 and not any(ch.isalpha() for ch in text):
+            return None  # symbols only and none we know: nothing was read
         wv, wt, wc = self._weights
         return max(-1.0, min(1.0, wv * v + wt * t + wc * cx))
 
-    def score_many(self, texts: Sequence[str]) -> list[float]:
+    def score_many(self, texts: Sequence[str]) -> list[float | None]:
         return [self.score(t) for t in texts]

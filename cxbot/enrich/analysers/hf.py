@@ -95,8 +95,8 @@ class TransformersAnalyser:
     def reads(self, lang: str | None) -> bool:
         return self._languages is None or lang in self._languages
 
-    def score_many(self, texts: Sequence[str]) -> list[float]:
-        scores: list[float] = []
+    def score_many(self, texts: Sequence[str]) -> list[float | None]:
+        scores: list[float | None] = []
         torch = self._torch
         with torch.inference_mode():
             for start in range(0, len(texts), self._batch):

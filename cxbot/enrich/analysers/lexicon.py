@@ -20,13 +20,14 @@ identical to the libraries' own on every sentence we have:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from textblob import en as textblob_en
 from vaderSentiment import vaderSentiment as vader_module
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, SentiText
+
+from .vocab import english_words, reads_as_english
 
 
 class _PatternLexicon(textblob_en.Sentiment):  # type: ignore[misc]
@@ -61,13 +62,13 @@ class _Words(list[str]):
 class _FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
-        # VADER replaces a character when it is a key of its emoji table.
-        singles = sorted(k for k in self.emojis if len(k) == 1)
-        self._emoji_chars = re.compile("[" + "".join(re.escape(c) for c in singles) + "]")
+        # VADER replaces a character when it is a key of its emoji table. (A set, not a regex
+        # character class: with ~3,500 astral-plane members the class is scanned linearly.)
+        self._emoji_chars = frozenset(k for k in self.emojis if len(k) == 1)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
         # Same steps as SentimentIntensityAnalyzer.polarity_scores (vaderSentiment 3.3.2).
-        if self._emoji_chars.search(text):
+        if not self._emoji_chars.isdisjoint(text):
             return dict(super().polarity_scores(text))
         sentitext = SentiText(text.strip())
         words = _Words(sentitext.words_and_emoticons)
@@ -155,6 +156,7 @@ class TextBlobAnalyser:
 
     def __init__(self) -> None:
         self._lexicon = _pattern_lexicon()
+        self._vocabulary = english_words()
 
     def reads(self, lang: str | None) -> bool:
         return lang == "en"
@@ -163,7 +165,7 @@ class TextBlobAnalyser:
         return float(self._lexicon(text)[0])
 
     def score_many(self, texts: Sequence[str]) -> list[float | None]:
-        return [self.polarity(t) for t in texts]
+        return [self.polarity(t) if reads_as_english(t, self._vocabulary) else None for t in texts]
 
 
 class VaderAnalyser:
@@ -177,6 +179,7 @@ class VaderAnalyser:
 
     def __init__(self) -> None:
         self._vader = _FastVader()
+        self._vocabulary = english_words()
 
     def reads(self, lang: str | None) -> bool:
         return lang == "en"
@@ -185,4 +188,4 @@ class VaderAnalyser:
         return float(self._vader.polarity_scores(text)["compound"])
 
     def score_many(self, texts: Sequence[str]) -> list[float | None]:
-        return [self.compound(t) for t in texts]
+        return [self.compound(t) if reads_as_english(t, self._vocabulary) else None for t in texts]
