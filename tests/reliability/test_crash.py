@@ -67,7 +67,7 @@ class Process:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, session: aiohttp.ClientSession) -> None:
+    def spawn(self) -> None:
         cmd = [
             sys.executable,
             "-m",
@@ -79,6 +79,9 @@ class Process:
             str(self.port),
         ]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=self.log, stderr=self.log)
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        self.spawn()
         for _ in range(300):
             try:
                 async with session.get(self.url + "/healthz") as r:
@@ -165,7 +168,7 @@ async def test_sigkill_mid_load_loses_and_duplicates_nothing(
             # Kill at random points of the load (some mid-request, mid-commit or mid-post).
             marks = sorted(rng.sample(range(N // 10, N - N // 10), 4))
             for mark in marks:
-                while len(acked) < mark and not load.done():
+                while len(acked) < mark and not load.done():  # noqa: ASYNC110 - polls the load's progress
                     await asyncio.sleep(0.005)
                 await asyncio.sleep(rng.uniform(0, 0.05))
                 server.kill()  # SIGKILL: no cleanup, no drain
