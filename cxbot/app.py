@@ -60,7 +60,10 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
     slack = settings.file.slack
     outbox = OutboxWorker(
-        app[STORE], sink, timeout_seconds=slack.send_timeout_seconds, pace_seconds=slack.pace_seconds
+        app[STORE],
+        sink,
+        timeout_seconds=slack.send_timeout_seconds,
+        pace_seconds=slack.pace_seconds,
     )
     app[OUTBOX] = outbox
     enrichment = EnrichmentWorker(

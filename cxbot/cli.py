@@ -13,6 +13,7 @@ import click
 
 from .config import Settings, load_settings
 from .errors import ConfigError
+from .errors import HTTPError as CxbotHTTPError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -153,3 +154,39 @@ def check_config(config_path: Path | None) -> None:
         "alerts": [r.name for r in settings.file.alerts],
     }
     click.echo(json.dumps(summary, indent=2))
+
+
+@main.command()
+@config_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "source_name", required=True, help="Source name from the config.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="NAME:VALUE",
+    help="A header the delivery came with (some adapters read the event type from one).",
+)
+def replay(
+    config_path: Path | None, file: Path, source_name: str, headers: tuple[str, ...]
+) -> None:
+    """Push a saved delivery through the same path as a webhook, without the signature check.
+
+    For debugging an integration: the signals are stored (deduplicated as usual), enriched,
+    and their alerts owed, to be delivered by `cxbot serve`.
+    """
+    from .replay import replay_file
+
+    settings = settings_or_exit(config_path)
+    pairs: dict[str, str] = {}
+    for h in headers:
+        name, sep, value = h.partition(":")
+        if not sep:
+            raise click.BadParameter(f"{h!r} is not NAME:VALUE", param_hint="--header")
+        pairs[name.strip().lower()] = value.strip()
+    try:
+        answer = replay_file(settings, source_name, file.read_bytes(), pairs)
+    except CxbotHTTPError as exc:
+        click.echo(f"cxbot: {exc.status} {json.dumps(exc.payload(), ensure_ascii=False)}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(answer, ensure_ascii=False))

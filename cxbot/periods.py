@@ -105,6 +105,8 @@ def parse_period(text: str) -> PeriodSpec | None:
             raise PeriodError(f"`{text}` is not a real date (use YYYY-MM-DD)") from None
         if last < first:
             raise PeriodError(f"`{text}`: the range ends before it starts")
+        if first.year < 1970 or last.year > 2999:
+            raise PeriodError(f"`{text}`: dates go from 1970 to 2999")
         if (last - first).days >= MAX_DAYS:
             raise PeriodError(f"`{text}`: periods are limited to {MAX_DAYS} days")
         spelled = first.isoformat() if first == last else f"{first}..{last}"

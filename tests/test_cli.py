@@ -133,3 +133,31 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(
     conn = sqlite3.connect(cli_env["CXBOT_DB"])
     assert conn.execute("SELECT external_id FROM signals").fetchall() == [("s1",)]
     conn.close()
+
+
+def test_replay_pushes_a_saved_delivery_without_signature(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    (tmp_path / "cxbot.toml").write_text(
+        '[sources.zd]\ntype = "generic"\nsecret_env = "NOT_NEEDED_FOR_REPLAY"\nverify = false\n'
+        '[[alerts]]\nname = "low"\nchannel = "#cx"\nmax_rating = 1\n'
+    )
+    saved = tmp_path / "delivery.json"
+    saved.write_text(json.dumps({"id": "z1", "kind": "review", "rating": 1, "text": "Kötü 😞"}))
+    first = run(["replay", str(saved), "--source", "zd"], cli_env, tmp_path)
+    again = run(["replay", str(saved), "--source", "zd"], cli_env, tmp_path)
+    unknown = run(["replay", str(saved), "--source", "nope"], cli_env, tmp_path)
+    assert (first.returncode, first.stdout.strip()) == (
+        0,
+        '{"accepted": 1, "duplicates": 0, "ids": [1]}',
+    )
+    assert again.stdout.strip() == '{"accepted": 0, "duplicates": 1, "ids": [1]}'
+    assert unknown.returncode == 1 and "unknown source 'nope'" in unknown.stderr
+    conn = sqlite3.connect(cli_env["CXBOT_DB"])
+    assert conn.execute("SELECT text, sentiment_label FROM signals").fetchall() == [
+        ("Kötü 😞", "negative")
+    ]
+    assert conn.execute("SELECT kind, channel, status FROM outbox").fetchall() == [
+        ("alert", "#cx", "pending")
+    ]
+    conn.close()

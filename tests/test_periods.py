@@ -92,6 +92,8 @@ def test_not_a_period(text: str) -> None:
         "2026-02-30",
         "2026-13-01..2026-13-02",
         "2000-01-01..2026-01-01",
+        "9999-12-31",
+        "0001-01-01",
     ],
 )
 def test_bad_periods_say_why(text: str) -> None:
