@@ -1,0 +1,59 @@
+"""The docs keep up with the code: every config key, CLI verb and `/cx` verb is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from pydantic import BaseModel
+
+from cxbot.cli import main
+from cxbot.commands import VERBS
+from cxbot.config import FileConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def keys(model: type[BaseModel]) -> set[str]:
+    found: set[str] = set()
+    for name, field in model.model_fields.items():
+        found.add(name)
+        ann = field.annotation
+        for candidate in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found |= keys(candidate)
+    return found
+
+
+def test_every_config_key_is_in_configuration_md() -> None:
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    forms = ("`{}`", "`[{}]`", "`[[{}]]`", "`[{}.")
+    missing = sorted(k for k in keys(FileConfig) if not any(f.format(k) in doc for f in forms))
+    assert missing == []
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    def names(group: click.Group, prefix: str = "cxbot") -> list[str]:
+        out = []
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                out += names(cmd, f"{prefix} {name}")
+            else:
+                out.append(f"{prefix} {name}")
+        return out
+
+    assert sorted(n for n in names(main) if f"`{n}" not in readme) == []
+
+
+def test_every_cx_verb_is_in_commands_md() -> None:
+    doc = (ROOT / "docs" / "commands.md").read_text()
+    assert sorted(v for v in VERBS if f"/cx {v}" not in doc) == []
+
+
+def test_every_source_type_is_in_sources_md() -> None:
+    from cxbot.sources import provider_names
+
+    doc = (ROOT / "docs" / "sources.md").read_text()
+    assert sorted(t for t in provider_names() if f"`{t}`" not in doc) == []
