@@ -62,6 +62,17 @@ async def slash(
         return resp.status
 
 
+def run_ask(config: Path | None, *words: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CXBOT", "SLACK"))}
+    return subprocess.run(
+        [sys.executable, "-m", "cxbot", "ask", *words],
+        env={**env, "CXBOT_CONFIG": str(config), "CXBOT_WEB_SECRET": "x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 async def test_slash_command_answers_on_response_url(
     cx_server: Server, fake_slack: FakeSlack
 ) -> None:
@@ -74,17 +85,7 @@ async def test_slash_command_answers_on_response_url(
     assert "25" in answer["text"] and "n=4" in answer["text"]  # (2 promoters - 1 detractor) / 4
     assert fake_slack.violations == []
 
-    cli = subprocess.run(
-        [sys.executable, "-m", "cxbot", "ask", "nps", "7d"],
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith(("CXBOT", "SLACK"))},
-            "CXBOT_CONFIG": str(cx_server.settings.path),
-            "CXBOT_WEB_SECRET": "x",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    cli = run_ask(cx_server.settings.path, "nps", "7d")
     assert cli.returncode == 0, cli.stderr
     # The same words as in Slack, without Slack's markup.
     assert cli.stdout.splitlines()[0] == "NPS · last 7 days"
