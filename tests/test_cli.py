@@ -161,3 +161,34 @@ def test_replay_pushes_a_saved_delivery_without_signature(
         ("alert", "#cx", "pending")
     ]
     conn.close()
+
+
+def test_reprocess_applies_a_new_taxonomy(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    lines = tmp_path / "s.jsonl"
+    lines.write_text(
+        json.dumps({"id": "a", "kind": "ticket", "text": "The wombat feature is broken"})
+        + "\n"
+        + json.dumps(
+            {
+                "id": "b",
+                "kind": "ticket",
+                "text": "Lovely service",
+                "created_at": "2020-01-01T00:00:00Z",
+            }
+        )
+        + "\n"
+    )
+    assert run(["ingest", str(lines)], cli_env, tmp_path).returncode == 0
+    (tmp_path / "mine.toml").write_text('[topics.wombats]\nen = ["wombat", "lovely"]\n')
+    (tmp_path / "cxbot.toml").write_text(
+        '[sources.web]\ntype = "generic"\n'
+        f'[enrich]\nextra_topics_file = "{tmp_path / "mine.toml"}"\n'
+    )
+    result = run(["reprocess", "--since", "2021-01-01"], cli_env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1 signals re-enriched"
+    conn = sqlite3.connect(cli_env["CXBOT_DB"])
+    got = dict(conn.execute("SELECT external_id, topics FROM signals").fetchall())
+    conn.close()
+    assert "wombats" in json.loads(got["a"])
+    assert "wombats" not in json.loads(got["b"])  # before --since: untouched
