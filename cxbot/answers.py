@@ -324,14 +324,17 @@ def render_alerts(
     return build(parts, public)
 
 
-def render_muted(rule: str, until: datetime, tz: ZoneInfo, by: str | None) -> Answer:
+def render_muted(
+    rule: str, until: datetime, tz: ZoneInfo, by: str | None, public: bool = False
+) -> Answer:
     when = until.astimezone(tz).strftime("%d %b %H:%M")
     return build(
-        lambda f: [("section", f"🔇 {f.b(f.esc(rule))} is muted until {when} ({tz.key}).")]
+        lambda f: [("section", f"🔇 {f.b(f.esc(rule))} is muted until {when} ({tz.key}).")],
+        public,
     )
 
 
-def render_unmuted(rule: str, existed: bool) -> Answer:
+def render_unmuted(rule: str, existed: bool, public: bool = False) -> Answer:
     return build(
         lambda f: [
             (
@@ -340,5 +343,6 @@ def render_unmuted(rule: str, existed: bool) -> Answer:
                 if existed
                 else f"{f.b(f.esc(rule))} was not muted.",
             )
-        ]
+        ],
+        public,
     )

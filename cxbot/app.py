@@ -13,9 +13,11 @@ from aiohttp import web
 
 from .alerting import AlertPolicy, decide_alerts
 from .config import Settings
+from .cx import slash_handler
 from .enrichment import EnrichmentWorker
 from .errors import ServiceUnavailable
 from .outbox import OutboxWorker
+from .scheduler import digest_scheduler_ctx
 from .sinks import ConsoleSink, Sink, SlackSink
 from .slackbot import build_bolt, events_route, slack_client
 from .state import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, OUTBOX, SETTINGS, SOURCES, STORE
@@ -96,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
     app[NEW_SIGNALS] = asyncio.Event()
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_workers_ctx)
+    app.cleanup_ctx.append(digest_scheduler_ctx)  # after the workers: it pokes the outbox
     app.router.add_post("/webhooks/{source}", receive)
     app.router.add_get("/webhooks/{source}", handshake)  # HEAD too (SurveyMonkey checks it)
     app.router.add_get("/healthz", healthz)
@@ -114,7 +117,13 @@ def _slack_events_handler(app: web.Application) -> Any:
         nonlocal handler
         if handler is None:
             settings = app[SETTINGS]
-            bolt = build_bolt(settings, app[STORE], app[OUTBOX].poke, slack_client(settings))
+            bolt = build_bolt(
+                settings,
+                app[STORE],
+                app[OUTBOX].poke,
+                slack_client(settings),
+                on_command=slash_handler(settings, app[STORE]),
+            )
             handler = events_route(bolt)
         result: web.StreamResponse = await handler(request)
         return result

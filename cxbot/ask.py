@@ -158,12 +158,12 @@ def _dispatch(
 
         def apply_mute(wdb: Database) -> Answer:
             mute_rule(wdb, rule, until, user_id, now)
-            return render_muted(rule, until, tz, user_id)
+            return render_muted(rule, until, tz, user_id, public)
 
         return Write(cmd, apply_mute)
 
     def apply_unmute(wdb: Database) -> Answer:
-        return render_unmuted(rule, unmute_rule(wdb, rule, now))
+        return render_unmuted(rule, unmute_rule(wdb, rule, now), public)
 
     return Write(cmd, apply_unmute)
 

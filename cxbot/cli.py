@@ -190,3 +190,168 @@ def replay(
         click.echo(f"cxbot: {exc.status} {json.dumps(exc.payload(), ensure_ascii=False)}", err=True)
         sys.exit(1)
     click.echo(json.dumps(answer, ensure_ascii=False))
+
+
+@main.command()
+@config_option
+@click.option(
+    "--print",
+    "mode",
+    flag_value="print",
+    default=True,
+    help="Write the digest as text to the terminal (default): no Slack, no database write.",
+)
+@click.option(
+    "--send", "mode", flag_value="send", help="Record it and deliver it now, once per week."
+)
+@click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W47 (default: last week).")
+@click.option("--channel", "channels", multiple=True, help="Only this digest channel (repeatable).")
+def digest(
+    config_path: Path | None, mode: str, week: str | None, channels: tuple[str, ...]
+) -> None:
+    """The weekly KPI digest: print it, or send it now (see docs/digest.md)."""
+    import asyncio
+    import sqlite3
+    from datetime import UTC, datetime
+    from functools import partial
+
+    from .digest import Scope, WeekError, build_digest, digest_window, last_complete_week
+    from .digest_queries import collect
+    from .digest_render import render_plain
+    from .outbox import OutboxWorker
+    from .scheduler import DigestRunner, sync_digest_status
+    from .sinks import ConsoleSink, Sink, SlackSink
+    from .slackbot import slack_client
+    from .store import Store, connect
+
+    settings = settings_or_exit(config_path)
+    config = settings.file.digest
+    now = datetime.now(UTC)
+    period = (week or last_complete_week(now, settings.tz)).strip().upper()
+    try:
+        window = digest_window(period, settings.tz, now)
+    except WeekError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    targets = list(channels) or list(config.channels)
+    if mode == "print":
+        if not settings.db_path.exists():
+            click.echo(f"cxbot: no database at {settings.db_path}", err=True)
+            sys.exit(2)
+        database = connect(settings.db_path, readonly=True)
+        database.execute("PRAGMA query_only = ON")  # --print never writes
+        try:
+            for i, channel in enumerate(targets or [None]):
+                data = collect(database, window, Scope.of(config.filter_for(channel)), now)
+                if len(targets) > 1:
+                    click.echo(("\n" if i else "") + f"── {channel} ──")
+                click.echo(render_plain(build_digest(data)))
+        except sqlite3.OperationalError as exc:
+            click.echo(f"cxbot: {settings.db_path}: {exc} (run `cxbot db migrate`?)", err=True)
+            sys.exit(2)
+        finally:
+            database.conn.close()
+        return
+    if not window.complete:
+        raise click.BadParameter(f"{period} is not over yet: --print previews it")
+    if not targets or any(c not in config.channels for c in targets):
+        raise click.BadParameter(f"digest channels are {config.channels} ([digest] channels)")
+    setup_logging("WARNING")
+
+    def state(db: Any, channel: str) -> tuple[Any, ...]:
+        row = db.execute(
+            "SELECT d.status, d.sent_at, o.id, o.status, o.last_error FROM digests d LEFT JOIN"
+            " outbox o ON o.dedup_key = ? WHERE d.period = ? AND d.channel = ?",
+            [f"digest:{period}:{channel}", period, channel],
+        ).fetchone()
+        return tuple(row) if row else (None,) * 5
+
+    async def send() -> list[tuple[str, bool, tuple[Any, ...]]]:
+        store = Store(settings.db_path, synchronous=settings.file.database.synchronous)
+        store.open()
+        sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
+        try:
+            outcomes = await DigestRunner(store, settings).send(period, now, targets)
+            # The outbox delivers (retries, pacing, no double posts); like `cxbot serve`, it
+            # also delivers anything else that is owed.
+            slack = settings.file.slack
+            worker = OutboxWorker(
+                store,
+                sink,
+                timeout_seconds=slack.send_timeout_seconds,
+                pace_seconds=slack.pace_seconds,
+            )
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while loop.time() < deadline:
+                states = [await store.read(partial(state, channel=c)) for c in targets]
+                if not any(st[3] in ("pending", "sending") for st in states):
+                    break
+                await asyncio.sleep(min(1.0, await worker.deliver_due()))
+            for channel in targets:
+                outbox_id = (await store.read(partial(state, channel=channel)))[2]
+                if outbox_id is not None:
+                    await store.write(partial(sync_digest_status, outbox_id=outbox_id))
+            return [
+                (o.channel, o.new, await store.read(partial(state, channel=o.channel)))
+                for o in outcomes
+            ]
+        finally:
+            await sink.close()
+            store.close()
+
+    failed = False
+    for channel, new, (status, sent_at, _, outbox_status, error) in asyncio.run(send()):
+        if status == "sent":
+            line = f"sent at {sent_at}" if new else f"already sent at {sent_at}"
+        elif status == "skipped":
+            line = "recorded as skipped (missed while down): not sent"
+        else:
+            line = f"{status}, not delivered yet ({outbox_status}: {error or 'in progress'})"
+            failed = True
+        click.echo(f"{channel} {period}: {line}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command("ask")
+@config_option
+@click.argument("text", nargs=-1)
+def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
+    """Answer what `/cx TEXT` answers in Slack, as plain text (try `cxbot ask help`)."""
+    from .cx import answer_sync
+    from .store import Writer, connect
+
+    settings = settings_or_exit(config_path)
+    db = settings.file.database
+    writer = Writer(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    writer.start()  # creates and migrates the database if needed; mute/unmute write through it
+    reader = connect(settings.db_path, readonly=True)
+    try:
+        answer = answer_sync(
+            settings, reader, lambda fn: writer.submit(fn).result(), " ".join(text)
+        )
+    finally:
+        reader.conn.close()
+        writer.close()
+    click.echo(answer.plain)
+
+
+@main.command()
+@config_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only signals created on or after this day (YYYY-MM-DD, UTC).",
+)
+def reprocess(config_path: Path | None, since: Any) -> None:
+    """Re-enrich stored signals after the analyser or the topic taxonomy changed."""
+    from .enrichment import count_reprocessable
+    from .enrichment import reprocess as run_reprocess
+
+    settings = settings_or_exit(config_path)
+    day = since.strftime("%Y-%m-%d") if since else None
+    total = count_reprocessable(settings, day)
+    with click.progressbar(length=total, label="reprocess", file=sys.stderr) as bar:
+        done = run_reprocess(settings, day, progress=bar.update)
+    click.echo(f"{done} signals re-enriched")

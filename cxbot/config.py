@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .digest_config import DigestConfig as DigestConfig  # re-exported; fields: digest_config.py
 from .enrich.settings import EnrichSettings
 from .errors import ConfigError
 from .rules import AlertRule, SpikeRule, VipList
@@ -76,13 +77,6 @@ class SourceConfig(BaseModel):
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
-
-
-class DigestConfig(_Strict):
-    schedule: str = Field("mon 09:00", description="weekday and local time, e.g. 'mon 09:00'")
-    channels: list[str] = Field(default_factory=list)
-    grace_hours: float = Field(24, ge=0, description="send a missed digest on start-up within")
-    chart: bool = Field(False, description="upload a PNG chart with the digest")
 
 
 class FileConfig(_Strict):

@@ -24,6 +24,7 @@ from .rollup import (
     plan,
     raw_sums,
     raw_where,
+    rollup_source,
     rollup_timezone,
     window_counts,
 )
@@ -95,18 +96,13 @@ def topic_stats(
         p = plan(w.start, w.end, tz)
         acc: dict[str, Counts] = {}
         if p.days is not None:
+            table, where, params = rollup_source(filters)
             marks = ", ".join("?" for _ in topics)
-            extra = "".join(f" AND {k} = ?" for k, _ in filters.items() if k != "topic")
-            params = [
-                *topics,
-                p.days[0].isoformat(),
-                p.days[1].isoformat(),
-                *(v for k, v in filters.items() if k != "topic"),
-            ]
+            where = where.replace("topic = ?", f"topic IN ({marks})", 1)
             for row in db.execute(
-                f"SELECT topic, {ROLLUP_SUMS} FROM daily_rollup WHERE topic IN ({marks})"
-                f" AND day >= ? AND day <= ?{extra} GROUP BY topic",
-                params,
+                f"SELECT topic, {ROLLUP_SUMS} FROM {table} WHERE {where}"
+                " AND day >= ? AND day <= ? GROUP BY topic",
+                [*topics, *params[1:], p.days[0].isoformat(), p.days[1].isoformat()],
             ).fetchall():
                 acc[row[0]] = Counts.of(row[1:])
         for a, b, sign in p.raws:

@@ -1,8 +1,10 @@
 """The daily rollup that makes `/cx` metrics fast on millions of signals, and how to read it.
 
-`daily_rollup` holds additive counts (metrics.Counts) per local day, source, kind, language and
-topic (topic '' = every signal; each topic of a signal also gets its own rows, so `topic:NAME`
-is a key, not a JSON scan). Triggers on `signals` keep it exact inside the writer's transaction,
+`daily_rollup` holds additive counts (metrics.Counts) per local day, source, kind and topic
+(topic '' = every signal; each topic of a signal also gets its own rows, so `topic:NAME` is a
+key, not a JSON scan); `daily_rollup_lang` adds the language, and is read only for `lang:`.
+Keeping languages out of the main table keeps a year's read to days × sources × kinds rows
+(languages would multiply it by their number, ~10-30: the difference between ~10 and ~150 ms). Triggers on `signals` keep it exact inside the writer's transaction,
 whoever writes (intake, enrichment, ingest, a person with the sqlite3 shell): no refresh job, no
 staleness. Days are local to the team's timezone, so "this week", date ranges and daily
 sparklines line up with whole rows. SQLite knows no IANA zones, so the zone's UTC offsets are
@@ -55,7 +57,9 @@ _CONTRIB: dict[str, str] = {  # one signal's contribution to each Counts field
 }
 COLUMNS = tuple(_CONTRIB)
 assert COLUMNS == COUNT_FIELDS, "rollup columns and metrics.Counts must agree"
-KEYS = ("topic", "day", "source", "kind", "lang")
+KEYS = ("topic", "day", "source", "kind")
+# The language table leads with (topic, lang) so `lang:xx` reads one language's days.
+LANG_KEYS = ("topic", "lang", "day", "source", "kind")
 # Enrichment may rewrite topics with anything; a trigger that raised would lose the signal.
 _TOPICS = "CASE WHEN json_valid({p}topics) THEN {p}topics ELSE '[]' END"
 # Local date of created_at: the offset in force at that instant (none stored yet = UTC).
@@ -88,25 +92,42 @@ def _row_values(prefix: str, sign: str) -> str:
     return ", ".join(f"{sign}({_sql(_CONTRIB[c], prefix)})" for c in COLUMNS)
 
 
-def _upsert(prefix: str, sign: str) -> str:
+def _upsert(prefix: str, sign: str, *, lang: bool) -> str:
+    """One trigger statement adding (sign '') or removing (sign '-') a signal's counts."""
     # UNION (not UNION ALL) so a topic listed twice counts once, like the raw scans below.
     topics = (
         f"SELECT '' AS topic UNION SELECT value FROM json_each({_sql(_TOPICS, prefix)})"
         " WHERE type = 'text' AND value <> ''"
     )
+    keys = LANG_KEYS if lang else KEYS
+    values = {
+        "topic": "t.topic",
+        "day": "d.day",
+        "source": f"{prefix}source",
+        "kind": f"{prefix}kind",
+        "lang": f"coalesce({prefix}lang, '')",
+    }
     updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in COLUMNS)
-    # Id bounds only widen: a removed signal leaves them loose, which search tolerates.
-    bounds = ", ".join(
-        f"{c} = coalesce({f}({c}, excluded.{c}), {c}, excluded.{c})"
-        for c, f in (("min_id", "min"), ("max_id", "max"))
-    )
-    ids = f"{prefix}id, {prefix}id" if sign == "" else "NULL, NULL"
+    extra_cols, extra_values = "", ""
+    if not lang:
+        # Id bounds only widen: a removed signal leaves them loose, which search tolerates.
+        updates += ", " + ", ".join(
+            f"{c} = coalesce({f}({c}, excluded.{c}), {c}, excluded.{c})"
+            for c, f in (("min_id", "min"), ("max_id", "max"))
+        )
+        extra_cols = ", min_id, max_id"
+        extra_values = f", {prefix}id, {prefix}id" if sign == "" else ", NULL, NULL"
     return (
-        f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}, min_id, max_id) "
-        f"SELECT t.topic, {_sql(_DAY, prefix)}, {prefix}source, {prefix}kind, "
-        f"coalesce({prefix}lang, ''), {_row_values(prefix, sign)}, {ids} FROM ({topics}) AS t"
-        f" WHERE true ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {updates}, {bounds};"
+        f"INSERT INTO {'daily_rollup_lang' if lang else 'daily_rollup'}"
+        f" ({', '.join(keys + COLUMNS)}{extra_cols})"
+        f" SELECT {', '.join(values[k] for k in keys)}, {_row_values(prefix, sign)}{extra_values}"
+        f" FROM (SELECT {_sql(_DAY, prefix)} AS day) AS d, ({topics}) AS t WHERE true"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates};"
     )
+
+
+def _change(prefix: str, sign: str) -> str:
+    return _upsert(prefix, sign, lang=False) + " " + _upsert(prefix, sign, lang=True)
 
 
 _WATCHED = (
@@ -125,17 +146,19 @@ _WATCHED = (
 
 def create_rollup(db: Database) -> None:
     """The migration body: tables, triggers, the covering index for raw edges, a first fill."""
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in _WATCHED)
     columns = ", ".join(
         f"{c} {'REAL' if c.endswith('_sum') else 'INTEGER'} NOT NULL DEFAULT 0" for c in COLUMNS
     )
-    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in _WATCHED)
     statements = [
         f"CREATE TABLE daily_rollup (topic TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,"
-        f" kind TEXT NOT NULL, lang TEXT NOT NULL, {columns},"
+        f" kind TEXT NOT NULL, {columns},"
         # The lowest and highest signal id of the row's day: `/cx search` over a period reads
         # only that id range of the full-text index (ids are not in created_at order).
-        f" min_id INTEGER, max_id INTEGER,"
-        f" PRIMARY KEY ({', '.join(KEYS)})) WITHOUT ROWID",
+        f" min_id INTEGER, max_id INTEGER, PRIMARY KEY ({', '.join(KEYS)})) WITHOUT ROWID",
+        f"CREATE TABLE daily_rollup_lang (topic TEXT NOT NULL, lang TEXT NOT NULL,"
+        f" day TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, {columns},"
+        f" PRIMARY KEY ({', '.join(LANG_KEYS)})) WITHOUT ROWID",
         "CREATE TABLE rollup_offsets (starts_at TEXT PRIMARY KEY, minutes INTEGER NOT NULL)"
         " WITHOUT ROWID",
         "CREATE TABLE rollup_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -145,11 +168,11 @@ def create_rollup(db: Database) -> None:
         "CREATE INDEX daily_rollup_source ON daily_rollup (topic, source, day)",
         "CREATE INDEX daily_rollup_kind ON daily_rollup (topic, kind, day)",
         f"CREATE TRIGGER signals_rollup_insert AFTER INSERT ON signals BEGIN"
-        f" {_upsert('new.', '')} END",
+        f" {_change('new.', '')} END",
         f"CREATE TRIGGER signals_rollup_delete AFTER DELETE ON signals BEGIN"
-        f" {_upsert('old.', '-')} END",
+        f" {_change('old.', '-')} END",
         f"CREATE TRIGGER signals_rollup_update AFTER UPDATE OF {', '.join(_WATCHED)} ON signals"
-        f" WHEN {changed} BEGIN {_upsert('old.', '-')} {_upsert('new.', '')} END",
+        f" WHEN {changed} BEGIN {_change('old.', '-')} {_change('new.', '')} END",
         # Raw edges and windows read only this index (no table lookups). It starts with
         # created_at, so it also serves everything signals_created served.
         "CREATE INDEX signals_created_cover ON signals (created_at, source, kind, lang, rating,"
@@ -168,15 +191,20 @@ def create_rollup(db: Database) -> None:
 
 def rebuild_rollup(db: Database) -> None:
     """Recompute the rollup from signals (after a timezone change or a definition change)."""
-    db.execute("DELETE FROM daily_rollup")
-    target = f"INSERT INTO daily_rollup ({', '.join(KEYS + COLUMNS)}, min_id, max_id) "
-    sums = raw_sums("s.") + ", min(s.id), max(s.id)"
-    key = f"{_sql(_DAY, 's.')}, s.source, s.kind, coalesce(s.lang, '')"
-    db.execute(f"{target} SELECT '', {key}, {sums} FROM signals s GROUP BY 2, 3, 4, 5")
-    db.execute(
-        f"{target} SELECT j.value, {key}, {sums} FROM signals s, json_each({_sql(_TOPICS, 's.')})"
-        f" j WHERE {FIRST_TOPIC} GROUP BY 1, 2, 3, 4, 5"
-    )
+    sums = raw_sums("s.")
+    day = _sql(_DAY, "s.")
+    topic_rows = f"FROM signals s, json_each({_sql(_TOPICS, 's.')}) j WHERE {FIRST_TOPIC}"
+    for table, keys in (("daily_rollup", KEYS), ("daily_rollup_lang", LANG_KEYS)):
+        db.execute(f"DELETE FROM {table}")
+        ids = ", min(s.id), max(s.id)" if table == "daily_rollup" else ""
+        target = (
+            f"INSERT INTO {table} ({', '.join(keys + COLUMNS)}{', min_id, max_id' if ids else ''})"
+        )
+        cols = {"day": day, "source": "s.source", "kind": "s.kind", "lang": "coalesce(s.lang, '')"}
+        rest = ", ".join(cols[k] for k in keys[1:])
+        group = ", ".join(str(i) for i in range(1, len(keys) + 1))
+        db.execute(f"{target} SELECT '', {rest}, {sums}{ids} FROM signals s GROUP BY {group}")
+        db.execute(f"{target} SELECT j.value, {rest}, {sums}{ids} {topic_rows} GROUP BY {group}")
 
 
 def offsets(tz: ZoneInfo, first_year: int = 1970, last_year: int = 2100) -> list[tuple[str, int]]:
@@ -288,21 +316,24 @@ def raw_where(filters: Filters, prefix: str = "") -> tuple[str, list[str]]:
     return " AND ".join(parts) or "1", params
 
 
-def _rollup_where(filters: Filters) -> tuple[str, list[str]]:
-    """Conditions on daily_rollup, and the index to read: without statistics SQLite would scan
-    every source's rows of the range by primary key even when one source is asked for."""
+def rollup_source(filters: Filters) -> tuple[str, str, list[str]]:
+    """The table (and index) to read for these filters, with the conditions on it. Without
+    statistics SQLite would range-scan the primary key over every source's rows even when a
+    source is asked for, so the index is named."""
     parts, params = ["topic = ?"], [filters.topic or ""]
     for key, value in filters.items():
         if key != "topic":
             parts.append(f"{key} = ?")
             params.append(value)
-    return " AND ".join(parts), params
-
-
-def _rollup_index(filters: Filters) -> str:
-    if filters.source:
-        return " INDEXED BY daily_rollup_source"
-    return " INDEXED BY daily_rollup_kind" if filters.kind else ""
+    if filters.lang:
+        table = "daily_rollup_lang"
+    elif filters.source:
+        table = "daily_rollup INDEXED BY daily_rollup_source"
+    elif filters.kind:
+        table = "daily_rollup INDEXED BY daily_rollup_kind"
+    else:
+        table = "daily_rollup"
+    return table, " AND ".join(parts), params
 
 
 def raw_counts(db: Database, start: datetime, end: datetime, filters: Filters) -> Counts:
@@ -340,10 +371,10 @@ def window_counts(
     days: list[str] = []
     rows: list[tuple[float, ...]] = []
     if ranges:
-        where, params = _rollup_where(filters)
+        table, where, params = rollup_source(filters)
         lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
         for row in db.execute(
-            f"SELECT day, {ROLLUP_SUMS} FROM daily_rollup{_rollup_index(filters)} WHERE {where}"
+            f"SELECT day, {ROLLUP_SUMS} FROM {table} WHERE {where}"
             " AND day >= ? AND day <= ? GROUP BY day ORDER BY day",
             [*params, lo.isoformat(), hi.isoformat()],
         ):

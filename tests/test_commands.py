@@ -420,3 +420,27 @@ def test_alerts_lists_rules(filled: Database) -> None:
     a = answer(filled, "alerts")
     assert "bad-review → #cx — kinds = review, max_rating = 2" in a.plain
     assert "neg-spike" in a.text
+
+
+def test_help_for_every_verb(filled: Database) -> None:
+    from cxbot.commands import USAGE, VERBS
+
+    assert set(USAGE) == set(VERBS)
+    for verb in VERBS:
+        a = answer(filled, f"help {verb}")
+        assert f"/cx {verb}" in a.text and "Examples:" in a.text
+
+
+def test_every_verb_is_documented() -> None:
+    from cxbot.commands import VERBS
+
+    doc = (Path(__file__).parent.parent / "docs" / "commands.md").read_text(encoding="utf-8")
+    for verb in VERBS:
+        assert f"| `{verb}" in doc, verb
+
+
+def test_write_confirmations_keep_public(filled: Database) -> None:
+    reply = ask(filled, "mute bad-review 1h public", now=NOW, tz=IST, rules=RULES)
+    assert isinstance(reply, Write) and reply.apply(filled).public is True
+    reply = ask(filled, "unmute bad-review", now=NOW, tz=IST, rules=RULES)
+    assert isinstance(reply, Write) and reply.apply(filled).public is False

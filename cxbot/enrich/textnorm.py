@@ -70,6 +70,19 @@ _SCRIPT_RES: dict[str, re.Pattern[str]] = {
 _ASCII_LETTERS = re.compile("[A-Za-z]")
 
 
+def without_handles_and_links(text: str) -> str:
+    """`text` without @handles, e-mail addresses and links; '#' and '_' become spaces.
+
+    They are not language. Split on whitespace rather than use a regex for "non-blanks, '@',
+    non-blanks", which backtracks over every word of every text looking for the '@'.
+    """
+    if "@" in text or "http" in text or "www." in text:
+        text = " ".join(
+            w for w in text.split() if "@" not in w and not w.startswith(("http", "www."))
+        )
+    return text.replace("#", " ").replace("_", " ")
+
+
 def dominant_script(text: str) -> tuple[str | None, int]:
     """The script most letters of `text` are in, and how many letters were counted.
 

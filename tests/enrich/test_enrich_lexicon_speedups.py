@@ -55,3 +55,40 @@ def test_vader_compound_is_vaders(originals) -> None:
     vader, _, ours = originals
     diffs = [(t, ours.compound(t), vader.polarity_scores(t)["compound"]) for t in texts()]
     assert [d for d in diffs if d[1] != d[2]] == []
+
+
+def random_texts(n: int, seed: int) -> list[str]:
+    """Strings built from what pattern's tokenizer treats specially."""
+    import random
+
+    rng = random.Random(seed)
+    pool = [
+        "good", "bad", "not", "very", "never", "Mr.", "e.g.", "U.S.", "etc.", "T.", "vs.", "A.",
+        "don't", "I'd", "we'll", "they're", "you've", "it's", "I'm", "can't", "...", ".", "!",
+        "?", ",", ";", ":", "(", ")", "[", "]", '"', "'", "\u201c", "\u201d", "\u2018", "\u2019",
+        ":)", ": )", ":-(", "<3", ";)", "8-)", ":'(", "(!)", "( ! )", "#tag", "@user", "$5",
+        "-", "--", "well...", "end.", "(really)", "'quoted'", '"said"', "ok!!", "why??", "x.y",
+        "\n\n", "\r\n", "\n", "\t", "\u00a0", "\u2003", "😍", "great!", "(sic)", "U.S.A.",
+    ]  # fmt: skip
+    out = []
+    for _ in range(n):
+        parts = [rng.choice(pool) for _ in range(rng.randint(1, 18))]
+        glue = rng.choice([" ", "", " ", "  "])
+        out.append(glue.join(parts))
+    return out
+
+
+def test_fast_tokenizer_is_patterns() -> None:
+    from textblob.en import sentiment
+
+    from cxbot.enrich.analysers.patterntok import find_tokens
+
+    cases = texts() + random_texts(3000, seed=7)
+    diffs = [(t, find_tokens(t), sentiment.tokenizer(t)) for t in cases]
+    assert [d for d in diffs if d[1] != d[2]] == []
+
+
+def test_textblob_polarity_on_random_texts(originals) -> None:
+    _, tb, _ = originals
+    cases = random_texts(1000, seed=11)
+    assert [t for t in cases if tb.polarity(t) != TextBlob(t).sentiment.polarity] == []

@@ -11,11 +11,12 @@ identical to the libraries' own on every sentence we have:
 * TextBlob: `TextBlob(text).sentiment` builds a blob and a namedtuple class per call, and
   pattern's lexicon is a "lazy dict" whose every lookup goes through a Python-level loader
   check. We call the pattern sentiment function directly, on a lexicon instance whose lookups
-  are plain dict lookups once it is loaded.
+  are plain dict lookups once it is loaded, with pattern's tokenizer sped up (patterntok.py).
 * VADER: `polarity_scores` walks the text character by character to replace emoji even when
   there is none, and lower-cases the whole word list again for every sentiment word it checks
   for negation (quadratic in the text length). We skip the walk when no emoji character is
-  present and lower-case the word list once per text.
+  present, lower-case the word list once per text, and skip the per-word scoring call for
+  words that are not in its lexicon (it would add a 0).
 """
 
 from __future__ import annotations
@@ -27,15 +28,17 @@ from textblob import en as textblob_en
 from vaderSentiment import vaderSentiment as vader_module
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, SentiText
 
+from . import patterntok
 from .vocab import english_words, reads_as_english
 
 
 class _PatternLexicon(textblob_en.Sentiment):  # type: ignore[misc]
-    """textblob.en.sentiment with plain dict lookups (it is loaded eagerly in __init__)."""
+    """textblob.en.sentiment with plain dict lookups (it is loaded eagerly in _pattern_lexicon)."""
 
     __contains__ = dict.__contains__
     __getitem__ = dict.__getitem__
     get = dict.get
+    assessments = patterntok.assessments
 
 
 def _pattern_lexicon() -> Any:
@@ -46,7 +49,7 @@ def _pattern_lexicon() -> Any:
         negations=shared.negations,
         modifiers=shared.modifiers,
         modifier=shared.modifier,
-        tokenizer=shared.tokenizer,
+        tokenizer=patterntok.find_tokens,  # pattern's tokenizer, common cases fast (patterntok.py)
         language="en",
     )
     lexicon.load()
@@ -83,26 +86,29 @@ class _FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
             if i < len(words) - 1 and low == "kind" and words.lowered[i + 1] == "of":
                 sentiments.append(0)
                 continue
+            if low not in self.lexicon:
+                sentiments.append(0)  # what sentiment_valence(0, ...) does for such a word
+                continue
             sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
         sentiments = self._but_check(words, sentiments)
         return dict(self.score_valence(sentiments, sentitext.text))
 
-    # The two checks below are vaderSentiment 3.3.2's, reading the list lowered once per text
+    # The checks below are vaderSentiment 3.3.2's, reading the list lowered once per text
     # (words.lowered) instead of lowering it on every call.
 
     @staticmethod
     def _negation_check(valence: float, words: Any, start_i: int, i: int) -> float:
         low = _lowered(words)
-        negated = vader_module.negated
+        negated = _negated
         if start_i == 0:
-            if negated([low[i - 1]]):
+            if negated(low[i - 1]):
                 valence = valence * vader_module.N_SCALAR
         if start_i == 1:
             if low[i - 2] == "never" and (low[i - 1] == "so" or low[i - 1] == "this"):
                 valence = valence * 1.25
             elif low[i - 2] == "without" and low[i - 1] == "doubt":
                 pass
-            elif negated([low[i - 2]]):
+            elif negated(low[i - 2]):
                 valence = valence * vader_module.N_SCALAR
         if start_i == 2:
             if (
@@ -113,9 +119,24 @@ class _FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
                 valence = valence * 1.25
             elif low[i - 3] == "without" and (low[i - 2] == "doubt" or low[i - 1] == "doubt"):
                 pass
-            elif negated([low[i - 3]]):
+            elif negated(low[i - 3]):
                 valence = valence * vader_module.N_SCALAR
         return valence
+
+    @staticmethod
+    def _but_check(words: Any, sentiments: list[float]) -> list[float]:
+        low = _lowered(words)
+        if "but" in low:
+            bi = low.index("but")
+            for sentiment in sentiments:
+                si = sentiments.index(sentiment)  # sic: vader's own (first equal value)
+                if si < bi:
+                    sentiments.pop(si)
+                    sentiments.insert(si, sentiment * 0.5)
+                elif si > bi:
+                    sentiments.pop(si)
+                    sentiments.insert(si, sentiment * 1.5)
+        return sentiments
 
     @staticmethod
     def _special_idioms_check(valence: float, words: Any, i: int) -> float:
@@ -142,6 +163,14 @@ class _FastVader(SentimentIntensityAnalyzer):  # type: ignore[misc]
             if n_gram in booster:
                 valence = valence + booster[n_gram]
         return valence
+
+
+_NEGATE = frozenset(vader_module.NEGATE)
+
+
+def _negated(word: str) -> bool:
+    """vader's negated([word]) for a lower-case word, without copying its word list per call."""
+    return word in _NEGATE or "n't" in word
 
 
 def _lowered(words: Any) -> list[str]:

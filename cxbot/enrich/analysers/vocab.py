@@ -20,8 +20,9 @@ from pathlib import Path
 import textblob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from ..textnorm import without_handles_and_links
+
 MIN_ENGLISH_SHARE = 0.5
-_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#]\w+")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -39,7 +40,7 @@ def english_words() -> frozenset[str]:
 
 def english_share(text: str, vocabulary: frozenset[str]) -> float:
     """Share of the text's words that are English words; 1.0 when it has no words at all."""
-    words = _WORDS.findall(_NOISE.sub(" ", text).lower())
+    words = _WORDS.findall(without_handles_and_links(text).lower())
     if not words:
         return 1.0
     return sum(w in vocabulary for w in words) / len(words)
