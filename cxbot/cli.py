@@ -218,8 +218,9 @@ def digest(
     from .digest import Scope, WeekError, build_digest, digest_window, last_complete_week
     from .digest_queries import collect
     from .digest_render import render_plain
+    from .digest_store import sync_digest_status
     from .outbox import OutboxWorker
-    from .scheduler import DigestRunner, sync_digest_status
+    from .scheduler import DigestRunner
     from .sinks import ConsoleSink, Sink, SlackSink
     from .slackbot import slack_client
     from .store import Store, connect

@@ -34,7 +34,6 @@ from .digest_config import DigestConfig
 from .digest_render import render_answer
 from .metrics import Counts, total
 from .models import iso_utc
-from .outbox import parse_iso
 from .periods import day_start, local_date
 from .queries import SEVERITY, SignalRow, known_topics, signal_rows
 from .rollup import FIRST_TOPIC, ROLLUP_SUMS, plan, raw_sums, rollup_timezone
@@ -153,7 +152,8 @@ def closed_loop(
     for alerted, ack_at, resolved_at in rows:
         if ack_at is not None and ack_at <= cutoff:
             acked += 1
-            waits.append(max(0.0, (parse_iso(ack_at) - parse_iso(alerted)).total_seconds()))
+            wait = datetime.fromisoformat(ack_at) - datetime.fromisoformat(alerted)
+            waits.append(max(0.0, wait.total_seconds()))
         if resolved_at is not None and resolved_at <= cutoff:
             resolved += 1
     return Loop(len(rows), acked, resolved, median(waits))

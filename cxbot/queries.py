@@ -6,9 +6,10 @@ come from indexes that stop after `limit` rows, so none of them scans a period's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -17,12 +18,10 @@ from .metrics import Counts
 from .models import iso_utc
 from .periods import Window
 from .rollup import (
-    FIRST_TOPIC,
-    ROLLUP_SUMS,
+    SEVERITY,
     Filters,
     id_bounds,
     plan,
-    raw_sums,
     raw_where,
     rollup_source,
     rollup_timezone,
@@ -62,9 +61,13 @@ def stats(
 
 @dataclass(frozen=True)
 class TopicStats:
+    """Mentions of a topic (and how many were negative) in the period and the one before."""
+
     topic: str
-    current: Counts
-    before: Counts
+    n: int
+    negative: int
+    before_n: int = 0
+    before_negative: int = 0
 
 
 def known_topics(db: Database, limit: int = 500) -> list[str]:
@@ -85,53 +88,72 @@ def known_topics(db: Database, limit: int = 500) -> list[str]:
 def topic_stats(
     db: Database, window: Window, previous: Window | None, filters: Filters
 ) -> list[TopicStats]:
-    """Every topic's counts in the window and the previous one, most mentioned first."""
+    """Every topic's mentions in the window and the previous one, most mentioned first."""
     topics = [t for t in known_topics(db) if filters.topic in (None, t)]
     if not topics:
         return []
     tz = rollup_timezone(db)
-    sides = [window] + ([previous] if previous is not None else [])
-    per_side: list[dict[str, Counts]] = []
-    for w in sides:
+    edges: dict[tuple[datetime, datetime], dict[str, tuple[int, int]]] = {}
+    sides: list[dict[str, list[int]]] = []
+    for w in [window] + ([previous] if previous is not None else []):
         p = plan(w.start, w.end, tz)
-        acc: dict[str, Counts] = {}
+        acc = {t: [0, 0] for t in topics}
         if p.days is not None:
             table, where, params = rollup_source(filters)
             marks = ", ".join("?" for _ in topics)
             where = where.replace("topic = ?", f"topic IN ({marks})", 1)
-            for row in db.execute(
-                f"SELECT topic, {ROLLUP_SUMS} FROM {table} WHERE {where}"
+            for topic, n, negative in db.execute(
+                f"SELECT topic, sum(n), sum(negative) FROM {table} WHERE {where}"
                 " AND day >= ? AND day <= ? GROUP BY topic",
                 [*topics, *params[1:], p.days[0].isoformat(), p.days[1].isoformat()],
             ).fetchall():
-                acc[row[0]] = Counts.of(row[1:])
+                acc[topic] = [n or 0, negative or 0]
         for a, b, sign in p.raws:
-            for topic, edge in _raw_topic_counts(db, a, b, filters).items():
-                base = acc.get(topic, Counts())
-                acc[topic] = base + edge if sign > 0 else base - edge
-        per_side.append(acc)
-    result = [
-        TopicStats(
-            t,
-            per_side[0].get(t, Counts()),
-            per_side[1].get(t, Counts()) if len(per_side) > 1 else Counts(),
-        )
-        for t in topics
-    ]
-    return sorted((r for r in result if r.current.n > 0), key=lambda r: (-r.current.n, r.topic))
+            if (a, b) not in edges:  # the boundary the two periods share is read once
+                edges[a, b] = _raw_topic_counts(db, a, b, filters)
+            for topic, (n, negative) in edges[a, b].items():
+                if topic in acc:
+                    acc[topic][0] += sign * n
+                    acc[topic][1] += sign * negative
+        sides.append(acc)
+    before = sides[1] if len(sides) > 1 else {t: [0, 0] for t in topics}
+    result = [TopicStats(t, *sides[0][t], *before[t]) for t in topics if sides[0][t][0] > 0]
+    return sorted(result, key=lambda r: (-r.n, r.topic))
+
+
+def topic_list(raw: str | None) -> list[str]:
+    """The topics of a signal as the rollup's SQL reads them (json_each: text values, once)."""
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    items = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    )
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item and item not in out:
+            out.append(item)
+    return out
 
 
 def _raw_topic_counts(
     db: Database, start: datetime, end: datetime, filters: Filters
-) -> dict[str, Counts]:
-    where, params = raw_where(filters, "s.")
-    rows = db.execute(
-        f"SELECT j.value, {raw_sums('s.')} FROM signals s, json_each(CASE WHEN json_valid(s.topics)"
-        f" THEN s.topics ELSE '[]' END) j WHERE s.created_at >= ? AND s.created_at < ?"
-        f" AND {FIRST_TOPIC} AND {where} GROUP BY j.value",
+) -> dict[str, tuple[int, int]]:
+    """(mentions, negative) per topic in [start, end): grouped by the stored topics list, whose
+    few distinct values are parsed here, instead of a JSON parse per signal in SQL."""
+    where, params = raw_where(filters)
+    acc: dict[str, list[int]] = {}
+    for raw, n, negative in db.execute(
+        "SELECT topics, count(*), total(sentiment_label = 'negative') FROM signals"
+        f" WHERE created_at >= ? AND created_at < ? AND {where} GROUP BY topics",
         [iso_utc(start), iso_utc(end), *params],
-    ).fetchall()
-    return {row[0]: Counts.of(row[1:]) for row in rows}
+    ).fetchall():
+        for topic in topic_list(raw):
+            counts = acc.setdefault(topic, [0, 0])
+            counts[0] += n
+            counts[1] += int(negative)
+    return {t: (c[0], c[1]) for t, c in acc.items()}
 
 
 # --- lists of signals --------------------------------------------------------------------------
@@ -174,25 +196,23 @@ def signal_rows(db: Database, ids: Sequence[int]) -> list[SignalRow]:
     return [found[i] for i in ids if i in found]
 
 
-# How bad a negative signal is, -1 (worst) .. 1: the lowest of its rating, score and text
-# sentiment, each mapped onto -1..1 (an explicit rating or score is as strong as the words).
-SEVERITY = (
-    "min(coalesce(sentiment, 1.0), coalesce((rating - 3) / 2.0, 1.0), coalesce(CASE score_type"
-    " WHEN 'nps' THEN (score - 5) / 5.0 WHEN 'csat' THEN (score - 3) / 2.0"
-    " WHEN 'ces' THEN (score - 4) / 3.0 END, 1.0))"
-)
+LONG_WINDOW = timedelta(days=14)
 
 
 def top_negative(
     db: Database, window: Window, filters: Filters, limit: int = 10
 ) -> list[SignalRow]:
-    """The worst negative signals of the window, worst first, newest first among equals. The
-    partial index holds only negative signals with every ranking column: no table reads."""
+    """The worst negative signals of the window, worst first, newest first among equals.
+
+    Both partial indexes hold only negative signals with what ranks and filters them. A short
+    window reads its negatives by time and sorts them; a long one walks the severity index from
+    the worst and stops after `limit` (its share of all signals is large, so that is quick)."""
     where, params = raw_where(filters)
+    index = "signals_worst" if window.duration > LONG_WINDOW else "signals_negative"
     ids = [
         r[0]
         for r in db.execute(
-            f"SELECT id FROM signals INDEXED BY signals_negative WHERE sentiment_label ="
+            f"SELECT id FROM signals INDEXED BY {index} WHERE sentiment_label ="
             f" 'negative' AND created_at >= ? AND created_at < ? AND {where}"
             f" ORDER BY {SEVERITY}, created_at DESC LIMIT ?",
             [iso_utc(window.start), iso_utc(window.end), *params, limit],

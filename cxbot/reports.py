@@ -133,8 +133,8 @@ def render_topics(
             return [("section", f"{head}\nNo topics in this period."), _when(window, tz)]
         lines = []
         for i, r in enumerate(rows[:limit], 1):
-            cur, prev = r.current.n, r.before.n
-            negative = 100.0 * r.current.negative / cur if cur else 0.0
+            cur, prev = r.n, r.before_n
+            negative = 100.0 * r.negative / cur if cur else 0.0
             line = f"{i}. {f.b(f.esc(r.topic))} — {cur:,} ({negative:.0f}% negative)"
             change = pct_change(cur, prev)
             if previous is not None and is_rising(cur, prev):

@@ -71,6 +71,15 @@ _DAY = (
 ROLLUP_SUMS = ", ".join(f"sum({c})" for c in COLUMNS)
 
 
+# How bad a negative signal is, -1 (worst) .. 1: the lowest of its rating, score and text
+# sentiment, each mapped onto -1..1 (an explicit rating or score is as strong as the words).
+SEVERITY = (
+    "min(coalesce(sentiment, 1.0), coalesce((rating - 3) / 2.0, 1.0), coalesce(CASE score_type"
+    " WHEN 'nps' THEN (score - 5) / 5.0 WHEN 'csat' THEN (score - 3) / 2.0"
+    " WHEN 'ces' THEN (score - 4) / 3.0 END, 1.0))"
+)
+
+
 def _sql(template: str, prefix: str) -> str:
     return template.replace("{p}", prefix)
 
@@ -180,9 +189,12 @@ def create_rollup(db: Database) -> None:
         "DROP INDEX IF EXISTS signals_created",
         # `/cx customer @handle` looks handles up without knowing the provider.
         "CREATE INDEX IF NOT EXISTS customer_handles_handle ON customer_handles (handle)",
-        # `/cx top negative`: only negative signals, with what ranks and filters them.
+        # `/cx top negative`: only negative signals, with what ranks and filters them; by time
+        # for short periods, worst first (then newest) for long ones.
         "CREATE INDEX signals_negative ON signals (created_at, sentiment, rating, score_type,"
         " score, source, kind, lang) WHERE sentiment_label = 'negative'",
+        f"CREATE INDEX signals_worst ON signals ({SEVERITY}, created_at DESC, source, kind, lang)"
+        " WHERE sentiment_label = 'negative'",
     ]
     for statement in statements:
         db.execute(statement)
@@ -381,6 +393,7 @@ def window_counts(
             days.append(row[0])
             rows.append(row[1:])
     out = []
+    edges: dict[tuple[datetime, datetime], Counts] = {}
     for p in plans:
         total = [0.0] * len(COLUMNS)
         if p.days is not None:
@@ -390,7 +403,10 @@ def window_counts(
             total = [sum(col) for col in zip(*rows[first:last], strict=True)] or total
         result = Counts.of(total)
         for a, b, sign in p.raws:
-            edge = raw_counts(db, a, b, filters)
-            result = result + edge if sign > 0 else result - edge
+            # A period and the one before share a boundary, and both pick the same (shorter)
+            # side of that day: scan it once.
+            if (a, b) not in edges:
+                edges[a, b] = raw_counts(db, a, b, filters)
+            result = result + edges[a, b] if sign > 0 else result - edges[a, b]
         out.append(result)
     return out

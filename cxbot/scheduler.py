@@ -7,14 +7,13 @@ digest is owed; missed by more, the week is recorded as skipped. Either way the 
 row in `digests` (UNIQUE period, channel) written in the same transaction as the outbox row
 (UNIQUE dedup_key `digest:PERIOD:CHANNEL`): a restart, a second process or a re-run finds the
 row and writes nothing, so a week is never sent twice. Delivery is the outbox's (outbox.py);
-`sync_digest_status` copies its outcome into `digests`.
+`digest_store.sync_digest_status` copies its outcome into `digests`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlite_utils import Database
 
 from .config import Settings
 from .digest import Digest, Scope, WeekError, build_digest, digest_window, latest_occurrence
@@ -33,7 +31,7 @@ from .digest_chart import chart_name, chart_png
 from .digest_config import WEEKDAYS
 from .digest_queries import collect
 from .digest_render import render, render_plain
-from .models import iso_utc
+from .digest_store import digest_status, enqueue_digest, record_skipped
 from .state import OUTBOX, SETTINGS, STORE
 
 log = logging.getLogger("cxbot.digest")
@@ -52,59 +50,6 @@ class Outcome:
     channel: str
     status: str  # "queued" | "skipped" for a row written now, else the row found
     new: bool  # this call wrote the row
-
-
-def digest_status(db: Database, period: str, channel: str) -> str | None:
-    row = db.execute(
-        "SELECT status FROM digests WHERE period = ? AND channel = ?", [period, channel]
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def enqueue_digest(
-    db: Database, period: str, channel: str, payload: dict[str, Any], text: str, now: datetime
-) -> bool:
-    """The `digests` row and its outbox row, together (one writer job = one transaction);
-    False, writing nothing, when the week was already recorded for this channel."""
-    stamp = iso_utc(now)
-    cur = db.conn.execute(
-        "INSERT INTO digests (period, channel, status, created_at, text) VALUES (?, ?, 'queued',"
-        " ?, ?) ON CONFLICT (period, channel) DO NOTHING",
-        [period, channel, stamp, text],
-    )
-    if not cur.rowcount:
-        return False
-    db.conn.execute(
-        "INSERT INTO outbox (kind, dedup_key, channel, payload, status, next_attempt_at,"
-        " created_at) VALUES ('digest', ?, ?, ?, 'pending', ?, ?) ON CONFLICT (dedup_key)"
-        " DO NOTHING",
-        [f"digest:{period}:{channel}", channel, json.dumps(payload), stamp, stamp],
-    )
-    return True
-
-
-def record_skipped(db: Database, period: str, channel: str, now: datetime) -> bool:
-    cur = db.conn.execute(
-        "INSERT INTO digests (period, channel, status, created_at) VALUES (?, ?, 'skipped', ?)"
-        " ON CONFLICT (period, channel) DO NOTHING",
-        [period, channel, iso_utc(now)],
-    )
-    return bool(cur.rowcount)
-
-
-def sync_digest_status(db: Database, outbox_id: int) -> None:
-    """Copy a digest outbox row's final state ('sent' with its time, or 'failed') into
-    `digests`. Call it in the same writer job that marks the outbox row; other kinds: no-op."""
-    row = db.execute(
-        "SELECT kind, dedup_key, channel, status, sent_at FROM outbox WHERE id = ?", [outbox_id]
-    ).fetchone()
-    if row is None or row[0] != "digest" or row[3] not in ("sent", "failed"):
-        return
-    period = str(row[1]).split(":")[1]  # digest:PERIOD:CHANNEL (channel names hold no ':')
-    db.execute(
-        "UPDATE digests SET status = ?, sent_at = ? WHERE period = ? AND channel = ?",
-        [row[3], row[4], period, row[2]],
-    )
 
 
 class DigestRunner:

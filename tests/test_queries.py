@@ -19,12 +19,14 @@ from cxbot.mutes import list_mutes, mute_rule, unmute_rule
 from cxbot.periods import Window, day_start
 from cxbot.profiles import customer_profile
 from cxbot.queries import (
+    TopicStats,
     fts_query,
     known_topics,
     known_values,
     search,
     stats,
     top_negative,
+    topic_list,
     topic_stats,
 )
 from cxbot.rollup import (
@@ -255,21 +257,44 @@ def test_topic_stats_rank_and_compare(db: Database) -> None:
     window = Window(NOW - timedelta(days=7), NOW, "")
     prev = Window(NOW - timedelta(days=14), window.start, "")
     rows = topic_stats(db, window, prev, Filters())
-    assert [(r.topic, r.current.n, r.before.n) for r in rows] == [
-        ("billing", 6, 2),
-        ("login", 2, 2),
-    ]
-    assert rows[0].current.negative == 6
-    assert topic_stats(db, window, prev, Filters(topic="login"))[0].topic == "login"
+    assert rows == [TopicStats("billing", 6, 6, 2, 0), TopicStats("login", 2, 0, 2, 0)]
+    assert topic_stats(db, window, prev, Filters(topic="login")) == [rows[1]]
+    assert topic_stats(db, window, None, Filters(source="zendesk")) == []
+
+
+def test_topic_stats_match_topic_filters_on_random_windows(db: Database) -> None:
+    rnd = random.Random(8)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    random_signals(db, rnd, 400, start, timedelta(days=20))
+    set_rollup_timezone(db, NY)
+    for _ in range(15):
+        a = start + timedelta(minutes=rnd.randint(0, 20 * 1440))
+        w = Window(a, a + timedelta(minutes=rnd.choice([90, 1440, 5000, 12000])), "")
+        p = Window(w.start - w.duration, w.start, "")
+        for f in (Filters(), Filters(lang="de"), Filters(source="appstore")):
+            for r in topic_stats(db, w, p, f):
+                for win, n, neg in ((w, r.n, r.negative), (p, r.before_n, r.before_negative)):
+                    c = raw_counts(db, win.start, win.end, Filters(topic=r.topic, **_no_topic(f)))
+                    assert (n, neg) == (c.n, c.negative)
+
+
+def _no_topic(f: Filters) -> dict[str, str]:
+    return {k: v for k, v in f.items() if k != "topic"}
+
+
+def test_topic_list_reads_like_json_each() -> None:
+    assert topic_list('["a", "b", "a", 3, "", null]') == ["a", "b"]
+    assert topic_list('{"x": "a"}') == ["a"] and topic_list('"a"') == ["a"]
+    assert topic_list("not json") == [] and topic_list(None) == []
 
 
 def test_top_negative_worst_first(db: Database) -> None:
     t = NOW - timedelta(hours=5)
     mild = add(db, t, sentiment_label="negative", sentiment=-0.3, rating=None)
-    star1 = add(db, t, sentiment_label="negative", sentiment=-0.2, rating=1)
+    star1 = add(db, t - timedelta(minutes=1), sentiment_label="negative", sentiment=-0.2, rating=1)
     words = add(db, t - timedelta(hours=1), sentiment_label="negative", sentiment=-0.9)
     add(db, t, sentiment_label="positive", sentiment=0.9)
-    add(db, NOW - timedelta(days=30), sentiment_label="negative", sentiment=-1.0)  # too old
+    old = add(db, NOW - timedelta(days=30), sentiment_label="negative", sentiment=-1.0)
     detractor = add(
         db,
         t,
@@ -285,6 +310,18 @@ def test_top_negative_worst_first(db: Database) -> None:
     assert [r.id for r in rows] == [detractor, star1, words, mild]
     assert [r.id for r in top_negative(db, window, Filters(source="typeform"))] == [detractor]
     assert len(top_negative(db, window, Filters(), limit=2)) == 2
+    # A long period walks the severity index instead: the same order.
+    long = Window(NOW - timedelta(days=20), NOW, "")
+    assert [r.id for r in top_negative(db, long, Filters())] == [detractor, star1, words, mild]
+    quarter = Window(NOW - timedelta(days=90), NOW, "")
+    assert [r.id for r in top_negative(db, quarter, Filters())] == [
+        detractor,
+        star1,
+        old,
+        words,
+        mild,
+    ]
+    assert [r.id for r in top_negative(db, quarter, Filters(kind="survey"))] == [detractor]
 
 
 HOSTILE = [
