@@ -21,7 +21,7 @@ from .scheduler import digest_scheduler_ctx
 from .sinks import ConsoleSink, Sink, SlackSink
 from .slackbot import build_bolt, events_route, slack_client
 from .state import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, OUTBOX, SETTINGS, SOURCES, STORE
-from .store import Store
+from .store import Store, writer_for
 from .web import error_middleware, healthz
 from .webhooks import all_credentials, handshake, receive
 
@@ -30,8 +30,7 @@ log = logging.getLogger("cxbot")
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    db = settings.file.database
-    store = Store(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    store = Store(writer_for(settings))
     # Opening migrates: blocking work, so off the event loop.
     await asyncio.get_running_loop().run_in_executor(None, store.open)
     app[STORE] = store

@@ -223,7 +223,7 @@ def digest(
     from .scheduler import DigestRunner
     from .sinks import ConsoleSink, Sink, SlackSink
     from .slackbot import slack_client
-    from .store import Store, connect
+    from .store import Store, connect, writer_for
 
     settings = settings_or_exit(config_path)
     config = settings.file.digest
@@ -267,7 +267,7 @@ def digest(
         return tuple(row) if row else (None,) * 5
 
     async def send() -> list[tuple[str, bool, tuple[Any, ...]]]:
-        store = Store(settings.db_path, synchronous=settings.file.database.synchronous)
+        store = Store(writer_for(settings))
         store.open()
         sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
         try:
@@ -320,11 +320,10 @@ def digest(
 def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
     """Answer what `/cx TEXT` answers in Slack, as plain text (try `cxbot ask help`)."""
     from .cx import answer_sync
-    from .store import Writer, connect
+    from .store import connect, writer_for
 
     settings = settings_or_exit(config_path)
-    db = settings.file.database
-    writer = Writer(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    writer = writer_for(settings)
     writer.start()  # creates and migrates the database if needed; mute/unmute write through it
     reader = connect(settings.db_path, readonly=True)
     try:

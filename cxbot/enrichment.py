@@ -250,11 +250,10 @@ class EnrichmentWorker:
 
 def enrich_all_pending(settings: Settings, after: AfterEnrich | None = None) -> int:
     """Synchronous drain for the CLI (`ingest`, `reprocess`): every pending signal, in batches."""
-    from .store import Writer, connect
+    from .store import connect, writer_for
 
     enricher = build_enricher(settings)
-    db = settings.file.database
-    writer = Writer(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    writer = writer_for(settings)
     writer.start()
     reader = connect(settings.db_path, readonly=True)
     total = 0
@@ -315,11 +314,10 @@ def reprocess(
     """Re-enrich stored signals (created at or after `since`, ISO date) after the analyser or the
     taxonomy changed. Enriched signals only: pending ones are the worker's. Alerts are not
     decided again: these signals are not news."""
-    from .store import Writer, connect
+    from .store import connect, writer_for
 
     enricher = build_enricher(settings)
-    db = settings.file.database
-    writer = Writer(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    writer = writer_for(settings)
     writer.start()
     reader = connect(settings.db_path, readonly=True)
     cols = ", ".join(_COLUMNS)

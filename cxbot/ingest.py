@@ -13,7 +13,7 @@ from .intake import DeliveryRecord, store_delivery
 from .models import Signal, iso_utc
 from .sources.base import decode_json, describe_validation
 from .sources.generic import signal_from_generic
-from .store import Writer
+from .store import Writer, writer_for
 
 CHUNK = 500
 
@@ -45,8 +45,7 @@ def ingest_lines(
     progress: Callable[[int], None] = lambda n: None,
 ) -> IngestReport:
     report = IngestReport()
-    db = settings.file.database
-    writer = Writer(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    writer = writer_for(settings)
     writer.start()
     try:
         chunk: list[tuple[int, bytes, Signal]] = []

@@ -157,3 +157,16 @@ def m002_cx_rollup(db: Database) -> None:
     from .rollup import create_rollup
 
     create_rollup(db)
+
+
+@migrations()
+def m003_fts_on_text_changes_only(db: Database) -> None:
+    """sqlite-utils' update trigger re-indexes a signal on every UPDATE — enrichment, status
+    clicks — although only title and text are indexed: re-index on changes to those alone."""
+    db.execute("DROP TRIGGER IF EXISTS signals_au")
+    db.execute(
+        """CREATE TRIGGER signals_au AFTER UPDATE OF title, text ON signals BEGIN
+  INSERT INTO signals_fts (signals_fts, rowid, title, text) VALUES('delete', old.rowid, old.title, old.text);
+  INSERT INTO signals_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END"""
+    )

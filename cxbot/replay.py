@@ -16,7 +16,7 @@ from .errors import NotFound
 from .intake import store_delivery
 from .sources import get_provider
 from .sources.base import Delivery
-from .store import Writer
+from .store import writer_for
 from .webhooks import answer, check_and_parse, credentials_for, record_for
 
 
@@ -32,8 +32,7 @@ def replay_file(
     delivery = Delivery(body=body, headers=dict(headers), now=time.time())
     parsed = check_and_parse(provider, unchecked, creds, delivery)
     rec = record_for(unchecked, provider, delivery, parsed, "application/json")
-    db = settings.file.database
-    writer = Writer(settings.db_path, synchronous=db.synchronous, batch_max=db.batch_max)
+    writer = writer_for(settings)
     writer.start()
     try:
         stored = writer.submit(partial(store_delivery, rec=rec)).result()

@@ -20,12 +20,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
 from .errors import ServiceUnavailable
 from .migrations import migrations
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 T = TypeVar("T")
 log = logging.getLogger("cxbot.store")
@@ -41,6 +44,9 @@ def connect(path: Path | str, *, synchronous: str = "full", readonly: bool = Fal
         conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Statement journals (triggers updating the rollup) stay in memory instead of temp files:
+    # measured 0.8 ms -> 0.14 ms per enrichment update.
+    conn.execute("PRAGMA temp_store = MEMORY")
     return Database(conn)
 
 
@@ -63,10 +69,18 @@ _STOP = object()
 class Writer:
     """The one thread that writes. `submit` from any thread; `write` from the event loop."""
 
-    def __init__(self, path: Path, *, synchronous: str = "full", batch_max: int = 512) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "full",
+        batch_max: int = 512,
+        setup: Callable[[Database], object] | None = None,
+    ) -> None:
         self.path = path
         self.synchronous = synchronous
         self.batch_max = batch_max
+        self.setup = setup  # runs once after the migrations, on this thread
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._ready = concurrent.futures.Future[None]()
@@ -99,6 +113,8 @@ class Writer:
         try:
             db = connect(self.path, synchronous=self.synchronous)
             migrate(db)
+            if self.setup is not None:
+                self.setup(db)
         except BaseException as exc:  # noqa: BLE001 - handed to the thread that started us
             self._ready.set_exception(exc)
             return
@@ -195,10 +211,10 @@ class Reader:
 class Store:
     """The writer and the reader of one database file."""
 
-    def __init__(self, path: Path, *, synchronous: str = "full", batch_max: int = 512) -> None:
-        self.path = path
-        self.writer = Writer(path, synchronous=synchronous, batch_max=batch_max)
-        self.reader = Reader(path)
+    def __init__(self, path: Path | Writer, **writer_options: Any) -> None:
+        self.writer = path if isinstance(path, Writer) else Writer(path, **writer_options)
+        self.path = self.writer.path
+        self.reader = Reader(self.path)
 
     def open(self) -> None:
         self.writer.start()
@@ -212,3 +228,17 @@ class Store:
     def close(self) -> None:
         self.writer.close()
         self.reader.close()
+
+
+def writer_for(settings: Settings) -> Writer:
+    """The writer as the config asks: durability, batch size, the rollup's timezone."""
+    from .rollup import set_rollup_timezone
+
+    db = settings.file.database
+    tz = settings.tz
+    return Writer(
+        settings.db_path,
+        synchronous=db.synchronous,
+        batch_max=db.batch_max,
+        setup=lambda conn: set_rollup_timezone(conn, tz),
+    )
