@@ -121,7 +121,7 @@ def _slack_events_handler(app: web.Application) -> Any:
                 app[STORE],
                 app[OUTBOX].poke,
                 slack_client(settings),
-                on_command=slash_handler(settings, app[STORE]),
+                on_command=slash_handler(settings, app[STORE], app[OUTBOX].poke),
             )
             handler = events_route(bolt)
         result: web.StreamResponse = await handler(request)

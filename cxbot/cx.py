@@ -23,8 +23,6 @@ from .config import Settings
 
 log = logging.getLogger("cxbot.cx")
 
-DigestAnswer = Callable[[Database, Command, datetime], Answer]
-
 
 def _ask(
     settings: Settings, text: str, user_id: str | None, now: datetime
@@ -41,13 +39,29 @@ def _ask(
     )
 
 
-def digest_answer(settings: Settings) -> DigestAnswer:
-    from .digest_render import digest_preview
+def digest_preview_answer(settings: Settings, db: Database, now: datetime) -> Answer:
+    """`/cx digest`: this week's digest as it stands (the last complete week), for the asker."""
+    from .digest_queries import digest_preview
 
-    def answer(db: Database, command: Command, now: datetime) -> Answer:
-        return digest_preview(db, command, now, settings)
+    return digest_preview(db, now, settings.tz, settings)
 
-    return answer
+
+async def digest_send_answer(
+    settings: Settings, store: Any, poke: Callable[[], None], now: datetime
+) -> Answer:
+    """`/cx digest send` (admins): owe the last complete week's digest to every channel now."""
+    from .digest import last_complete_week
+    from .scheduler import DigestRunner
+
+    period = last_complete_week(now, settings.tz)
+    outcomes = await DigestRunner(store, settings, poke).send(period, now)
+    if not outcomes:
+        return Answer("No digest channels are configured ([digest] channels).", None)
+    lines = [
+        f"{o.channel}: {'queued' if o.new else 'already ' + o.status} ({o.period})"
+        for o in outcomes
+    ]
+    return Answer("Digest " + period + "\n" + "\n".join(lines), None)
 
 
 async def answer_async(
@@ -57,6 +71,9 @@ async def answer_async(
     text: str,
     user_id: str | None,
     now: datetime | None = None,
+    *,
+    store: Any = None,
+    poke: Callable[[], None] = lambda: None,
 ) -> Answer:
     now = now or datetime.now(UTC)
     reply = await read(_ask(settings, text, user_id, now))
@@ -64,8 +81,14 @@ async def answer_async(
         public = reply.command.public
         reply = await write(reply.apply)
         reply = dataclasses.replace(reply, public=reply.public or public)
-    if isinstance(reply, Command):
-        reply = await read(partial(digest_answer(settings), command=reply, now=now))
+    if isinstance(reply, Command):  # digest
+        if reply.args == ("send",):
+            if store is None:
+                return Answer(
+                    "`digest send` needs the running service; use `cxbot digest --send`.", None
+                )
+            return await digest_send_answer(settings, store, poke, now)
+        reply = await read(lambda db: digest_preview_answer(settings, db, now))
     assert isinstance(reply, Answer)
     return reply
 
@@ -82,13 +105,17 @@ def answer_sync(
     reply = _ask(settings, text, None, now)(db)
     if isinstance(reply, Write):
         reply = write(reply.apply)
-    if isinstance(reply, Command):
-        reply = digest_answer(settings)(db, reply, now)
+    if isinstance(reply, Command):  # digest
+        if reply.args == ("send",):
+            return Answer("In a terminal, send the digest with `cxbot digest --send`.", None)
+        return digest_preview_answer(settings, db, now)
     assert isinstance(reply, Answer)
     return reply
 
 
-def slash_handler(settings: Settings, store: Any) -> Callable[..., Awaitable[None]]:
+def slash_handler(
+    settings: Settings, store: Any, poke: Callable[[], None]
+) -> Callable[..., Awaitable[None]]:
     """The bolt listener for `/cx`: ack at once (Slack's 3 s), answer through response_url."""
 
     async def on_cx(
@@ -100,7 +127,9 @@ def slash_handler(settings: Settings, store: Any) -> Callable[..., Awaitable[Non
         started = time.perf_counter()
         text = command.get("text", "")
         user = command.get("user_id")
-        answer = await answer_async(settings, store.read, store.write, text, user)
+        answer = await answer_async(
+            settings, store.read, store.write, text, user, store=store, poke=poke
+        )
         await respond(
             text=answer.text,
             blocks=answer.blocks,

@@ -35,8 +35,8 @@ from .digest_render import render_answer
 from .metrics import Counts, total
 from .models import iso_utc
 from .periods import day_start, local_date
-from .queries import SEVERITY, SignalRow, known_topics, signal_rows
-from .rollup import FIRST_TOPIC, ROLLUP_SUMS, plan, raw_sums, rollup_timezone
+from .queries import SignalRow, known_topics, signal_rows
+from .rollup import FIRST_TOPIC, ROLLUP_SUMS, SEVERITY, plan, raw_sums, rollup_timezone
 
 Key = tuple[str, str, str]  # (topic, source, kind); topic '' = every signal
 DAYS_SHOWN = 28

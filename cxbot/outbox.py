@@ -12,6 +12,7 @@ network errors and 5xx back off exponentially; after `send_timeout_seconds` a ro
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import random
@@ -23,6 +24,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .digest_store import sync_digest_status
 from .messages import build_message
 from .models import iso_utc
 from .sinks import RetryLater, Sink, Undeliverable
@@ -66,6 +68,8 @@ def next_due_per_channel(
 def mark(db: Database, outbox_id: int, **fields: Any) -> None:
     sets = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
+    if fields.get("status") in ("sent", "failed"):
+        sync_digest_status(db, outbox_id)  # a digest's fate is recorded in the same transaction
 
 
 def parent_ts(db: Database, row: dict[str, Any]) -> str | None:
@@ -204,6 +208,8 @@ class OutboxWorker:
                 )
             )
             self.delivered += 1
+            if row["kind"] == "digest":
+                await self._upload_chart(row, posted[1])
             log.info(
                 "outbox id=%d %s channel=%s sent ts=%s %.0fms",
                 oid,
@@ -249,6 +255,24 @@ class OutboxWorker:
                 exc.reason,
             )
             return True
+
+    async def _upload_chart(self, row: dict[str, Any], ts: str) -> None:
+        """Best effort: the digest's text stands on its own; a failed upload is logged only."""
+        payload = json.loads(row["payload"] or "{}")
+        if not payload.get("chart"):
+            return
+        try:
+            await self._pace(row["channel"])
+            await self.sink.upload(
+                row["channel"],
+                payload["filename"],
+                base64.b64decode(payload["chart"]),
+                payload["title"],
+            )
+        except (RetryLater, Undeliverable) as exc:
+            log.warning(
+                "outbox id=%d chart upload to %s failed: %s", row["id"], row["channel"], exc
+            )
 
     def _prepare(
         self, db: Database, row: dict[str, Any]

@@ -84,7 +84,7 @@ class ConsoleSink:
         self, channel: str, message: dict[str, Any], *, thread_ts: str | None, outbox_id: int
     ) -> tuple[str, str]:
         where = f"{channel} (thread {thread_ts})" if thread_ts else channel
-        self._print(f"alert to {where}", message)
+        self._print(f"to {where}", message)
         return channel, f"console.{next(self._ts)}"
 
     async def update(self, channel_id: str, ts: str, message: dict[str, Any]) -> None:
