@@ -12,10 +12,12 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -23,6 +25,7 @@ from sqlite_utils import Database
 from .config import Settings
 from .enrich import Enricher, Enrichment
 from .enrich.identity import normalise_email, normalise_handle
+from .enrich.settings import EnrichSettings
 from .models import iso_utc
 
 log = logging.getLogger("cxbot.enrichment")
@@ -173,6 +176,38 @@ def enrich_rows(enricher: Enricher, rows: Sequence[dict[str, Any]]) -> list[Enri
     return enricher.enrich_many(rows)
 
 
+# The worker's own Enricher: built once by the executor's initializer, in the enrichment
+# process (or thread), so the analysers are never shared or pickled.
+_ENRICHER: Enricher | None = None
+
+
+def _start_enricher(settings: EnrichSettings, base_dir: Path) -> None:
+    global _ENRICHER
+    _ENRICHER = Enricher(settings, base_dir)
+
+
+def _enrich_here(rows: list[dict[str, Any]]) -> list[Enrichment]:
+    assert _ENRICHER is not None, "the enrichment executor was started without its initializer"
+    return _ENRICHER.enrich_many(rows)
+
+
+def enrichment_executor(settings: Settings) -> concurrent.futures.Executor:
+    """Where the CPU work runs. A separate process by default: scoring holds the GIL, and in a
+    thread it would slow the event loop and the writer that answer webhooks."""
+    args = (settings.file.enrich, settings.base_dir)
+    if settings.file.enrich.worker == "process":
+        # spawn, not fork: the parent has threads (the writer) whose locks a fork would copy.
+        return concurrent.futures.ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_enricher,
+            initargs=args,
+        )
+    return concurrent.futures.ThreadPoolExecutor(
+        1, thread_name_prefix="cxbot-enrich", initializer=_start_enricher, initargs=args
+    )
+
+
 def build_enricher(settings: Settings) -> Enricher:
     return Enricher(settings.file.enrich, settings.base_dir)
 
@@ -195,13 +230,9 @@ class EnrichmentWorker:
         self.after = after
         self.on_alerts = on_alerts
         self.poll = poll
-        # One thread for the CPU work: the analysers are not shared between threads.
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cxbot-enrich")
-        self.enricher: Enricher | None = None
+        self._executor = enrichment_executor(settings)
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.enricher = await loop.run_in_executor(self._executor, build_enricher, self.settings)
         while True:
             try:
                 await self.drain()
@@ -216,7 +247,6 @@ class EnrichmentWorker:
             self.wake.clear()
 
     async def drain(self) -> int:
-        assert self.enricher is not None
         loop = asyncio.get_running_loop()
         total = 0
         while True:
@@ -224,7 +254,7 @@ class EnrichmentWorker:
             if not rows:
                 return total
             started = time.perf_counter()
-            results = await loop.run_in_executor(self._executor, enrich_rows, self.enricher, rows)
+            results = await loop.run_in_executor(self._executor, _enrich_here, rows)
             outbox_ids: list[int] = await self.store.write(
                 partial(
                     apply_enrichment,

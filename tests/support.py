@@ -26,6 +26,8 @@ SLACK_SECRET = "slack-signing-secret"
 
 BASE_TOML = """
 timezone = "Europe/Istanbul"
+[enrich]
+worker = "thread"
 [database]
 path = "{db}"
 [sources.web]

@@ -28,6 +28,11 @@ class EnrichSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    worker: Literal["process", "thread"] = Field(
+        "process",
+        description="where scoring runs: a separate process (keeps the GIL free for webhooks) "
+        "or a thread of the server (lighter; for tests and tiny deployments)",
+    )
     analyser: Literal["ensemble", "textblob", "vader", "transformers"] = Field(
         "ensemble", description="sentiment analyser; ensemble = TextBlob + VADER + CX rules"
     )
