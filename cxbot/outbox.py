@@ -104,6 +104,7 @@ class OutboxWorker:
         self.render = render
         self.clock = clock
         self.wake = asyncio.Event()
+        self._lanes: dict[str, asyncio.Task[None]] = {}
         self._last_post: dict[str, float] = {}
         self.delivered = 0
 
@@ -111,19 +112,43 @@ class OutboxWorker:
         self.wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                wait = await self.deliver_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox round failed")
-                wait = 5.0
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=wait)
-            except TimeoutError:
-                pass
-            self.wake.clear()
+        try:
+            while True:
+                try:
+                    wait = await self.dispatch()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("outbox round failed")
+                    wait = 5.0
+                try:
+                    await asyncio.wait_for(self.wake.wait(), timeout=wait)
+                except TimeoutError:
+                    pass
+                self.wake.clear()
+        finally:
+            for task in self._lanes.values():
+                task.cancel()
+            await asyncio.gather(*self._lanes.values(), return_exceptions=True)
+
+    async def dispatch(self) -> float:
+        """Start a delivery task for each channel with due rows and none running: a channel
+        that waits (pace, Retry-After) never holds back the others."""
+        rows = await self.store.read(owed_rows)
+        now = self.clock()
+        busy = {ch for ch, task in self._lanes.items() if not task.done()}
+        for channel, lane in next_due_per_channel(rows, now).items():
+            if channel not in busy:
+                task = asyncio.create_task(self._lane(lane), name=f"outbox {channel}")
+                task.add_done_callback(lambda _: self.wake.set())  # look again when it ends
+                self._lanes[channel] = task
+                busy.add(channel)
+        waits = [
+            (parse_iso(r["next_attempt_at"]) - now).total_seconds()
+            for r in rows
+            if r["channel"] not in busy
+        ]
+        return max(0.05, min([5.0, *waits]))
 
     async def deliver_due(self) -> float:
         """One round: deliver what is due; returns seconds until the next row is due (≤ 5)."""
