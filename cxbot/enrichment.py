@@ -233,6 +233,8 @@ class EnrichmentWorker:
         self._executor = enrichment_executor(settings)
 
     async def run(self) -> None:
+        # Start the scorer now (a process takes a second or two), not on the first signal.
+        await asyncio.get_running_loop().run_in_executor(self._executor, _enrich_here, [])
         while True:
             try:
                 await self.drain()

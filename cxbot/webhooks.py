@@ -169,7 +169,7 @@ async def receive(request: web.Request) -> web.Response:
         log.info(
             "delivery source=%s id=%s %s %.1fms",
             name,
-            parsed.event_id if parsed else "-",
+            (parsed.event_id if parsed else None) or "-",
             outcome,
             (time.perf_counter() - started) * 1000,
         )
