@@ -346,8 +346,8 @@ def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
 )
 def reprocess(config_path: Path | None, since: Any) -> None:
     """Re-enrich stored signals after the analyser or the topic taxonomy changed."""
-    from .enrichment import count_reprocessable
-    from .enrichment import reprocess as run_reprocess
+    from .reprocess import count_reprocessable
+    from .reprocess import reprocess as run_reprocess
 
     settings = settings_or_exit(config_path)
     day = since.strftime("%Y-%m-%d") if since else None

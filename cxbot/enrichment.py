@@ -172,10 +172,6 @@ def apply_enrichment(
     return after(db, done, now) if after is not None and done else []
 
 
-def enrich_rows(enricher: Enricher, rows: Sequence[dict[str, Any]]) -> list[Enrichment]:
-    return enricher.enrich_many(rows)
-
-
 # The worker's own Enricher: built once by the executor's initializer, in the enrichment
 # process (or thread), so the analysers are never shared or pickled.
 _ENRICHER: Enricher | None = None
@@ -302,93 +298,3 @@ def enrich_all_pending(settings: Settings, after: AfterEnrich | None = None) -> 
         reader.conn.close()
         writer.close()
     return total
-
-
-def _restamp(
-    db: Database, rows: Sequence[dict[str, Any]], results: Sequence[Enrichment], now: datetime
-) -> None:
-    stamp = iso_utc(now)
-    db.conn.executemany(
-        """UPDATE signals SET lang = ?, sentiment = ?, sentiment_label = ?, sentiment_source = ?,
-             topics = ?, urgency = ?, enriched_at = ? WHERE id = ?""",
-        [
-            (
-                e.lang,
-                e.text_sentiment,
-                e.sentiment_label,
-                e.sentiment_source,
-                json.dumps(e.topics, ensure_ascii=False),
-                e.urgency,
-                stamp,
-                row["id"],
-            )
-            for row, e in zip(rows, results, strict=True)
-        ],
-    )
-
-
-def _recount_profiles(db: Database) -> None:
-    """Profile sentiment follows the re-scored texts (counts and dates do not change)."""
-    db.execute(
-        """UPDATE customers SET
-             sentiment_sum = coalesce((SELECT sum(sentiment) FROM signals s
-                                       WHERE s.customer_id = customers.id), 0),
-             sentiment_count = (SELECT count(sentiment) FROM signals s
-                                WHERE s.customer_id = customers.id),
-             avg_sentiment = (SELECT avg(sentiment) FROM signals s
-                              WHERE s.customer_id = customers.id)"""
-    )
-
-
-def reprocess(
-    settings: Settings, since: str | None, progress: Callable[[int], None] = lambda n: None
-) -> int:
-    """Re-enrich stored signals (created at or after `since`, ISO date) after the analyser or the
-    taxonomy changed. Enriched signals only: pending ones are the worker's. Alerts are not
-    decided again: these signals are not news."""
-    from .store import connect, writer_for
-
-    enricher = build_enricher(settings)
-    writer = writer_for(settings)
-    writer.start()
-    reader = connect(settings.db_path, readonly=True)
-    cols = ", ".join(_COLUMNS)
-    last, total = 0, 0
-    try:
-        while True:
-            # Keyset pagination by id: stable while the rows are being rewritten.
-            cur = reader.execute(
-                f"SELECT {cols} FROM signals WHERE id > ? AND enriched_at IS NOT NULL"
-                " AND created_at >= ? ORDER BY id LIMIT ?",
-                [last, since or "", BATCH],
-            )
-            rows = [dict(zip(_COLUMNS, r, strict=True)) for r in cur.fetchall()]
-            if not rows:
-                break
-            results = enricher.enrich_many(rows)
-            writer.submit(
-                partial(_restamp, rows=rows, results=results, now=datetime.now(UTC))
-            ).result()
-            last = rows[-1]["id"]
-            total += len(rows)
-            progress(len(rows))
-        writer.submit(_recount_profiles).result()
-    finally:
-        reader.conn.close()
-        writer.close()
-    return total
-
-
-def count_reprocessable(settings: Settings, since: str | None) -> int:
-    from .store import connect
-
-    reader = connect(settings.db_path, readonly=True)
-    try:
-        return int(
-            reader.execute(
-                "SELECT count(*) FROM signals WHERE enriched_at IS NOT NULL AND created_at >= ?",
-                [since or ""],
-            ).fetchone()[0]
-        )
-    finally:
-        reader.conn.close()
