@@ -267,3 +267,23 @@ async def test_spike_alert_once(write_config: Callable[[str], Path], fake_slack:
     assert spike["text"].startswith("Spike: ")
     assert "negative signals for source web" in spike["text"]
     assert [k for k, *_ in outbox(server)] == ["spike"]
+
+
+async def test_later_signals_of_a_customer_go_in_the_first_alerts_thread(
+    slack_server: Server, fake_slack: FakeSlack
+) -> None:
+    same = {"author": {"name": "Ana", "email": "Ana@Example.com"}}
+    await slack_server.post("/webhooks/web", {**review(1), **same}, sign=True)
+    await fake_slack.wait_for(lambda: len(fake_slack.messages["C0001"]) == 1)
+    await slack_server.post(
+        "/webhooks/web",
+        {**review(2), "author": {"name": "Ana", "email": "ana@example.com"}},
+        sign=True,
+    )
+    await slack_server.post("/webhooks/web", review(3), sign=True)  # someone else
+    await fake_slack.wait_for(lambda: len(fake_slack.messages["C0001"]) == 3, timeout=10)
+    first, second, third = fake_slack.messages["C0001"]
+    assert "thread_ts" not in first
+    assert second["thread_ts"] == first["ts"]  # one customer across emails' case
+    assert "thread_ts" not in third
+    assert fake_slack.violations == []
