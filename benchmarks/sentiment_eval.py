@@ -1,6 +1,6 @@
 """Measure the sentiment analysers on labelled JSONL sets.
 
-    python benchmarks/sentiment_eval.py /work/shared/eval/sentiment [--analysers SPEC,...]
+    python benchmarks/sentiment_eval.py ../shared/eval/sentiment [--analysers SPEC,...]
         [--model-path DIR] [--json out.json]
 
 Every `*.jsonl` under the folder holds one {"text", "label"} object per line, labels
