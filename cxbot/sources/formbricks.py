@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BadRequest, ConfigError, Unauthorized
+from ..errors import BadRequest, Unauthorized
 from ..models import SCORE_RANGES, Author, Signal
 from .base import (
     Credentials,
@@ -48,10 +48,10 @@ from .base import (
     require_secret,
     signature_matches,
 )
+from .survey_options import SCALES, check_survey_options, score_fields, text_fields
 
 MAX_BATCH = 1000
 TEST_EVENT = "testEndpoint"
-SCALES = ("nps", "csat", "ces", "rating")  # also the order in which the score is picked
 # Fixed answers of call-to-action and consent questions: not something a customer wrote.
 MARKERS = frozenset({"clicked", "dismissed", "accepted"})
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -84,38 +84,17 @@ class _Event(BaseModel):
 # --- options ---------------------------------------------------------------------------------
 
 
-OPTIONS = ("score_fields", "text_fields")
-
-
 def _score_fields(options: Mapping[str, Any]) -> dict[str, str]:
-    raw = options.get("score_fields") or {}
-    if not isinstance(raw, Mapping) or not all(
-        isinstance(k, str) and v in SCALES for k, v in raw.items()
-    ):
-        raise ConfigError(f"score_fields must map question ids to one of {', '.join(SCALES)}")
-    return dict(raw)
+    return score_fields(options, "question ids")
 
 
 def _text_fields(options: Mapping[str, Any]) -> list[str] | None:
-    raw = options.get("text_fields")
-    if raw is None:
-        return None
-    if not isinstance(raw, list | tuple) or not all(isinstance(k, str) for k in raw):
-        raise ConfigError("text_fields must be a list of question ids")
-    return list(raw)
+    found = text_fields(options, "question ids")
+    return None if found is None else found
 
 
 def check_options(options: Mapping[str, Any]) -> list[str]:
-    """Problems with a source's options, one line each, for the config loader."""
-    problems = [
-        f"unknown option {k!r} (known: {', '.join(OPTIONS)})" for k in options if k not in OPTIONS
-    ]
-    for read in (_score_fields, _text_fields):
-        try:
-            read(options)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
+    return check_survey_options(options, "question ids")
 
 
 # --- verify ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import BadRequest, ConfigError, Unauthorized
+from ..errors import BadRequest, Unauthorized
 from ..models import SCORE_RANGES, Author, Signal
 from .base import (
     Credentials,
@@ -40,10 +40,10 @@ from .base import (
     require_secret,
     signature_matches,
 )
+from .survey_options import SCALES, check_survey_options, score_fields, text_fields
 
 SIGNATURE_HEADER = "typeform-signature"
 RESULTS_URL = "https://admin.typeform.com/form/{form_id}/results"
-SCALES = ("nps", "csat", "ces", "rating")  # also the order in which the score is picked
 TEXT_FIELD_TYPES = ("long_text", "short_text")
 # opinion_scale (steps, start_at_one) -> scale, used only when the definition carries both.
 OPINION_SCALES = {(11, False): "nps", (5, True): "csat", (7, True): "ces"}
@@ -105,38 +105,18 @@ class _Event(BaseModel):
 
 # --- options ---------------------------------------------------------------------------------
 
-OPTIONS = ("score_fields", "text_fields")
-
 
 def _score_fields(options: Mapping[str, Any]) -> dict[str, str]:
-    raw = options.get("score_fields") or {}
-    if not isinstance(raw, Mapping) or not all(
-        isinstance(k, str) and v in SCALES for k, v in raw.items()
-    ):
-        raise ConfigError(f"score_fields must map field refs or ids to one of {', '.join(SCALES)}")
-    return dict(raw)
+    return score_fields(options, "field refs or ids")
 
 
 def _text_fields(options: Mapping[str, Any]) -> set[str] | None:
-    raw = options.get("text_fields")
-    if raw is None:
-        return None
-    if not isinstance(raw, list | tuple) or not all(isinstance(k, str) for k in raw):
-        raise ConfigError("text_fields must be a list of field refs or ids")
-    return set(raw)
+    found = text_fields(options, "field refs or ids")
+    return None if found is None else set(found)
 
 
 def check_options(options: Mapping[str, Any]) -> list[str]:
-    """Problems with a source's options, one line each, for the config loader."""
-    problems = [
-        f"unknown option {k!r} (known: {', '.join(OPTIONS)})" for k in options if k not in OPTIONS
-    ]
-    for read in (_score_fields, _text_fields):
-        try:
-            read(options)
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return problems
+    return check_survey_options(options, "field refs or ids")
 
 
 # --- verify ----------------------------------------------------------------------------------
