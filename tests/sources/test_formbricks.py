@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mutations import WEIRD, paths, replaced
 
 from cxbot.errors import BadRequest, ConfigError, Unauthorized
 from cxbot.models import Author, Signal
@@ -372,32 +372,6 @@ def test_array_of_only_bad_items_reports_each() -> None:
         ItemError(0, "each event must be a JSON object, got int"),
         ItemError(1, "data: Field required"),
     ]
-
-
-DELETE = object()  # in WEIRD: remove the key instead of replacing its value
-WEIRD: list[Any] = [DELETE, None, True, 0, -1, 1e308, 2**70, "", "x", [], [1, "a"], {}, {"a": 1}]
-
-
-def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key/index path inside a JSON value."""
-    found = [prefix] if prefix else []
-    if isinstance(value, dict | list):
-        children = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, child in children:
-            found += paths(child, (*prefix, key))
-    return found
-
-
-def replaced(data: Any, path: tuple[Any, ...], new: Any) -> Any:
-    out = copy.deepcopy(data)
-    cur = out
-    for key in path[:-1]:
-        cur = cur[key]
-    if new is DELETE:
-        del cur[path[-1]]
-    else:
-        cur[path[-1]] = new
-    return out
 
 
 @pytest.mark.parametrize("name", ["responseFinished_wrapped.json", "responseCreated_bare.json"])
