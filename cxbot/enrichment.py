@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from .config import Settings
 from .enrich import Enricher, Enrichment
 from .enrich.identity import normalise_email, normalise_handle
 from .enrich.settings import EnrichSettings
+from .intake import insert_json_rows, next_id
 from .models import iso_utc
 
 log = logging.getLogger("cxbot.enrichment")
@@ -59,70 +61,109 @@ def pending(db: Database, limit: int = BATCH, since: str | None = None) -> list[
     return [dict(zip(_COLUMNS, r, strict=True)) for r in db.execute(sql, [limit]).fetchall()]
 
 
-def resolve_customer(db: Database, row: dict[str, Any], seen_at: str) -> int | None:
-    """One profile per person: matched by normalised email, then by (provider, handle).
+@dataclass
+class _Customers:
+    """Customer lookups for one batch, loaded up front, then kept current as rows are resolved
+    in order, so a batch resolves exactly as the same rows one at a time would."""
 
-    Two different emails are never merged; a handle-only profile gains the email the first
-    time the same handle writes with one.
-    """
-    email = normalise_email(row.get("author_email"))
-    handle = normalise_handle(row.get("author_handle"))
-    provider = row["provider"]
-    customer_id: int | None = None
-    if email:
-        found = db.execute("SELECT id FROM customers WHERE email = ?", [email]).fetchone()
-        customer_id = found[0] if found else None
-    if customer_id is None and handle:
-        found = db.execute(
-            "SELECT c.id, c.email FROM customer_handles h JOIN customers c ON c.id = h.customer_id"
-            " WHERE h.provider = ? AND h.handle = ?",
-            [provider, handle],
-        ).fetchone()
-        if found and (email is None or found[1] is None):
-            customer_id = found[0]
+    by_email: dict[str, int]
+    by_handle: dict[tuple[str, str], int]
+    email_of: dict[int, str | None]
+    next_id: int
+    new: list[list[Any]] = field(default_factory=list)  # id, email, name, first_seen, last_seen
+    emails_set: dict[int, str] = field(default_factory=dict)
+    handles_added: list[list[Any]] = field(default_factory=list)  # provider, handle, customer
+
+    @classmethod
+    def load(cls, db: Database, keys: list[tuple[str | None, str, str | None]]) -> _Customers:
+        emails = sorted({email for email, _, _ in keys if email})
+        handles = sorted({(p, h) for _, p, h in keys if h})
+        by_email: dict[str, int] = {}
+        email_of: dict[int, str | None] = {}
+        if emails:
+            for cid, email in db.execute(
+                "SELECT id, email FROM customers WHERE email IN (SELECT value FROM json_each(?))",
+                [json.dumps(emails, ensure_ascii=False)],
+            ).fetchall():
+                by_email[email] = cid
+                email_of[cid] = email
+        by_handle: dict[tuple[str, str], int] = {}
+        if handles:
+            for provider, handle, cid, email in db.execute(
+                "SELECT h.provider, h.handle, c.id, c.email FROM json_each(?) j"
+                " JOIN customer_handles h ON h.provider = json_extract(j.value, '$[0]')"
+                " AND h.handle = json_extract(j.value, '$[1]')"
+                " JOIN customers c ON c.id = h.customer_id",
+                [json.dumps(handles, ensure_ascii=False)],
+            ).fetchall():
+                by_handle[(provider, handle)] = cid
+                email_of[cid] = email
+        return cls(by_email, by_handle, email_of, next_id(db, "customers"))
+
+    def resolve(self, row: dict[str, Any]) -> int | None:
+        """One profile per person: matched by normalised email, then by (provider, handle).
+
+        Two different emails are never merged; a handle-only profile gains the email the
+        first time the same handle writes with one.
+        """
+        email = normalise_email(row.get("author_email"))
+        handle = normalise_handle(row.get("author_handle"))
+        provider: str = row["provider"]
+        customer_id = self.by_email.get(email) if email else None
+        if customer_id is None and handle:
+            found = self.by_handle.get((provider, handle))
+            if found is not None and (email is None or self.email_of.get(found) is None):
+                customer_id = found
+                if email:
+                    self.emails_set[found] = email
+                    self.email_of[found] = email
+                    self.by_email[email] = found
+        if customer_id is None:
+            if not email and not handle:
+                return None
+            customer_id = self.next_id
+            self.next_id += 1
+            seen = row["created_at"]
+            self.new.append([customer_id, email, row.get("author_name"), seen, seen])
+            self.email_of[customer_id] = email
             if email:
-                db.execute("UPDATE customers SET email = ? WHERE id = ?", [email, customer_id])
-    if customer_id is None:
-        if not email and not handle:
-            return None
-        customer_id = db.execute(
-            "INSERT INTO customers (email, name, first_seen, last_seen) VALUES (?, ?, ?, ?)"
-            " RETURNING id",
-            [email, row.get("author_name"), seen_at, seen_at],
-        ).fetchone()[0]
-    if handle:
-        db.execute(
-            "INSERT OR IGNORE INTO customer_handles (provider, handle, customer_id) VALUES (?, ?, ?)",
-            [provider, handle, customer_id],
-        )
-    return customer_id
+                self.by_email[email] = customer_id
+        if handle and (provider, handle) not in self.by_handle:
+            self.by_handle[(provider, handle)] = customer_id
+            self.handles_added.append([provider, handle, customer_id])
+        return customer_id
 
 
-def _count_on_profile(db: Database, customer_id: int, row: dict[str, Any], e: Enrichment) -> None:
-    scored = e.text_sentiment is not None
-    db.execute(
-        """UPDATE customers SET
-             signal_count = signal_count + 1,
-             name = coalesce(name, ?),
-             first_seen = min(first_seen, ?),
-             last_seen = max(last_seen, ?),
-             sentiment_sum = sentiment_sum + ?,
-             sentiment_count = sentiment_count + ?,
-             avg_sentiment = CASE WHEN sentiment_count + ? > 0
-                 THEN (sentiment_sum + ?) / (sentiment_count + ?) ELSE NULL END
-           WHERE id = ?""",
-        [
-            row.get("author_name"),
-            row["created_at"],
-            row["created_at"],
-            e.text_sentiment or 0.0,
-            int(scored),
-            int(scored),
-            e.text_sentiment or 0.0,
-            int(scored),
-            customer_id,
-        ],
-    )
+def _profile_changes(
+    resolved: list[tuple[int, dict[str, Any], Enrichment]],
+) -> list[list[Any]]:
+    """Per customer: signals added, first name seen, first/last seen, sentiment sum and count."""
+    totals: dict[int, list[Any]] = {}
+    for cid, row, e in resolved:
+        t = totals.setdefault(cid, [cid, 0, None, row["created_at"], row["created_at"], 0.0, 0])
+        t[1] += 1
+        t[2] = t[2] if t[2] is not None else row.get("author_name")
+        t[3] = min(t[3], row["created_at"])
+        t[4] = max(t[4], row["created_at"])
+        if e.text_sentiment is not None:
+            t[5] += e.text_sentiment
+            t[6] += 1
+    return list(totals.values())
+
+
+_ENRICHED_COLUMNS = (
+    "lang",
+    "sentiment",
+    "sentiment_label",
+    "sentiment_source",
+    "topics",
+    "urgency",
+    "enriched_at",
+)
+
+
+def _j(i: int) -> str:
+    return f"json_extract(j.value, '$[{i}]')"
 
 
 def apply_enrichment(
@@ -132,31 +173,52 @@ def apply_enrichment(
     now: datetime,
     after: AfterEnrich | None = None,
 ) -> list[int]:
-    """Store enrichment, customer profile and (through `after`) alerts in one transaction."""
+    """Store enrichment, customer profiles and (through `after`) alerts in one transaction.
+
+    A batch is a handful of statements over JSON arrays rather than several per signal (see
+    intake.insert_json_rows: per-row statements stall on the GIL when the server is busy).
+    """
     stamp = iso_utc(now)
+    values = [
+        [
+            row["id"],
+            e.lang,
+            e.text_sentiment,
+            e.sentiment_label,
+            e.sentiment_source,
+            json.dumps(e.topics, ensure_ascii=False),
+            e.urgency,
+            stamp,
+        ]
+        for row, e in zip(rows, results, strict=True)
+    ]
+    sets = ", ".join(f"{c} = {_j(i + 1)}" for i, c in enumerate(_ENRICHED_COLUMNS))
+    # Only rows still pending: one enriched meanwhile (reprocess, a second worker) is not
+    # counted twice on its customer's profile.
+    updated = {
+        r[0]
+        for r in db.execute(
+            f"UPDATE signals SET {sets} FROM json_each(?) j WHERE signals.id = {_j(0)}"
+            " AND signals.enriched_at IS NULL RETURNING signals.id",
+            [json.dumps(values, ensure_ascii=False)],
+        ).fetchall()
+    }
+    fresh = [(row, e) for row, e in zip(rows, results, strict=True) if row["id"] in updated]
+    keys = [
+        (
+            normalise_email(row.get("author_email")),
+            row["provider"],
+            normalise_handle(row.get("author_handle")),
+        )
+        for row, _ in fresh
+    ]
+    customers = _Customers.load(db, keys)
+    resolved: list[tuple[int, dict[str, Any], Enrichment]] = []
     done: list[dict[str, Any]] = []
-    for row, e in zip(rows, results, strict=True):
-        updated = db.execute(
-            """UPDATE signals SET lang = ?, sentiment = ?, sentiment_label = ?,
-                 sentiment_source = ?, topics = ?, urgency = ?, enriched_at = ?
-               WHERE id = ? AND enriched_at IS NULL""",
-            [
-                e.lang,
-                e.text_sentiment,
-                e.sentiment_label,
-                e.sentiment_source,
-                json.dumps(e.topics, ensure_ascii=False),
-                e.urgency,
-                stamp,
-                row["id"],
-            ],
-        ).rowcount
-        if not updated:  # enriched meanwhile (reprocess, a second worker): nothing twice
-            continue
-        customer_id = resolve_customer(db, row, row["created_at"])
+    for row, e in fresh:
+        customer_id = customers.resolve(row)
         if customer_id is not None:
-            db.execute("UPDATE signals SET customer_id = ? WHERE id = ?", [customer_id, row["id"]])
-            _count_on_profile(db, customer_id, row, e)
+            resolved.append((customer_id, row, e))
         done.append(
             {
                 **row,
@@ -168,6 +230,39 @@ def apply_enrichment(
                 "topics": e.topics,
                 "urgency": e.urgency,
             }
+        )
+    insert_json_rows(
+        db, "customers", ("id", "email", "name", "first_seen", "last_seen"), customers.new
+    )
+    if customers.emails_set:
+        db.execute(
+            f"UPDATE customers SET email = {_j(1)} FROM json_each(?) j WHERE customers.id = {_j(0)}",
+            [json.dumps(list(customers.emails_set.items()), ensure_ascii=False)],
+        )
+    if customers.handles_added:
+        db.execute(
+            "INSERT OR IGNORE INTO customer_handles (provider, handle, customer_id)"
+            f" SELECT {_j(0)}, {_j(1)}, {_j(2)} FROM json_each(?) j",
+            [json.dumps(customers.handles_added, ensure_ascii=False)],
+        )
+    if resolved:
+        db.execute(
+            f"UPDATE signals SET customer_id = {_j(1)} FROM json_each(?) j"
+            f" WHERE signals.id = {_j(0)}",
+            [json.dumps([[row["id"], cid] for cid, row, _ in resolved])],
+        )
+        db.execute(
+            f"""UPDATE customers SET
+                 signal_count = signal_count + {_j(1)},
+                 name = coalesce(name, {_j(2)}),
+                 first_seen = min(first_seen, {_j(3)}),
+                 last_seen = max(last_seen, {_j(4)}),
+                 sentiment_sum = sentiment_sum + {_j(5)},
+                 sentiment_count = sentiment_count + {_j(6)},
+                 avg_sentiment = CASE WHEN sentiment_count + {_j(6)} > 0
+                     THEN (sentiment_sum + {_j(5)}) / (sentiment_count + {_j(6)}) ELSE NULL END
+               FROM json_each(?) j WHERE customers.id = {_j(0)}""",
+            [json.dumps(_profile_changes(resolved), ensure_ascii=False)],
         )
     return after(db, done, now) if after is not None and done else []
 

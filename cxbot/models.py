@@ -27,12 +27,21 @@ def iso_utc(value: datetime) -> str:
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _drop_nul(v: Any) -> Any:
+    # NUL never means anything in a customer's words, and SQLite's text functions (FTS5, JSON,
+    # LIKE) stop at it: dropped at the door so every stage sees the same text. The raw body
+    # in `events` keeps it.
+    return v.replace("\x00", "") if isinstance(v, str) else v
+
+
 class Author(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=320)
     handle: str | None = Field(default=None, max_length=320)
+
+    _no_nul = field_validator("name", "email", "handle", mode="before")(_drop_nul)
 
     @field_validator("name", "email", "handle")
     @classmethod
@@ -62,6 +71,10 @@ class Signal(BaseModel):
     # Groups signals about one conversation (a ticket id): later ones go in the first alert's thread.
     thread_key: str | None = Field(default=None, max_length=300)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    _no_nul = field_validator(
+        "external_id", "text", "title", "url", "channel", "thread_key", mode="before"
+    )(_drop_nul)
 
     @field_validator("external_id", "thread_key", mode="before")
     @classmethod

@@ -13,7 +13,6 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +26,7 @@ from .errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from .intake import DeliveryRecord, StoredDelivery, store_delivery
+from .intake import DeliveryRecord, StoredDelivery, store_deliveries
 from .models import iso_utc
 from .sources import get_provider
 from .sources.base import Credentials, Delivery, Parsed, Provider
@@ -152,7 +151,7 @@ async def receive(request: web.Request) -> web.Response:
         parsed = check_and_parse(provider, source, request.app[CREDENTIALS][name], delivery)
         rec = record_for(source, provider, delivery, parsed, request.content_type)
         try:
-            stored = await request.app[STORE].write(partial(store_delivery, rec=rec))
+            stored = await request.app[STORE].write_many(store_deliveries, rec)
         except sqlite3.Error as exc:
             raise ServiceUnavailable(f"storage unavailable: {exc}") from None
         if stored.new_ids:
