@@ -1,11 +1,21 @@
-"""Durable webhook throughput: `cxbot serve` against bare aiohttp answering the same requests.
+"""Durable webhook throughput: `cxbot serve` against references answering the same requests.
 
-Both servers run as subprocesses on loopback; one client process drives each in turn with 1, 32
-and 128 concurrent connections for a fixed time and prints requests/s, p50/p99 latency and the
-ratio cxbot / bare. Every cxbot request is a distinct signed generic signal, so each one walks the
-full durable path: signature, validation, raw event row, dedup, signal row, group commit (fsync).
+Three servers run in turn as subprocesses on loopback, driven by one client process:
 
-    python benchmarks/ingest.py [--seconds 5] [--clients 1,32,128]
+- bare: aiohttp reading the body and parsing the JSON (the ceiling on this machine);
+- minimal: bare plus the HMAC check and a minimal group-commit writer storing each body in a
+  one-index table with fsync: the cost of durability alone, the design cxbot's writer follows;
+- cxbot: `cxbot serve`, every request a distinct signed generic signal, so each walks the full
+  path: signature, validation, raw event row, dedup, signal row with its indexes, full-text
+  index and rollup, group commit (fsync); enrichment runs alongside, as in production.
+
+Closed loop (1, 32, 128 connections each sending as fast as answered) gives requests/s, p50/p99
+and the ratio to bare. In a closed loop latency is concurrency / throughput (Little's law), so
+latency at 128 connections is also measured open loop: a fixed offered rate spread over 128
+connections, each request timed from when it was due (a late start counts as waiting). After
+cxbot's runs, the time enrichment needs to catch up is reported.
+
+    python benchmarks/ingest.py [--seconds 5] [--clients 1,32,128] [--rates 200,500]
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import os
 import platform
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,6 +47,42 @@ from aiohttp import web
 async def handle(request):
     body = await request.read()
     json.loads(body)
+    return web.json_response({"accepted": 1, "duplicates": 0, "ids": [1]})
+app = web.Application()
+app.router.add_post("/webhooks/{source}", handle)
+app.router.add_get("/healthz", lambda r: web.json_response({"ok": True}))
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+MINIMAL_SERVER = r"""
+import asyncio, hashlib, hmac, json, queue, sqlite3, sys, threading
+from aiohttp import web
+SECRET = sys.argv[2].encode()
+jobs = queue.SimpleQueue()
+def writer():
+    db = sqlite3.connect(sys.argv[3], isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL"); db.execute("PRAGMA synchronous = FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, key TEXT UNIQUE, body TEXT)")
+    while True:
+        batch = [jobs.get()]
+        while True:
+            try: batch.append(jobs.get_nowait())
+            except queue.Empty: break
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT OR IGNORE INTO events (key, body) VALUES (?, ?)", [(k, b) for k, b, _, _ in batch])
+        db.execute("COMMIT")
+        for _, _, loop, fut in batch:
+            loop.call_soon_threadsafe(fut.set_result, None)
+threading.Thread(target=writer, daemon=True).start()
+async def handle(request):
+    body = await request.read()
+    sig = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(sig, request.headers.get("X-Cxbot-Signature", "")):
+        raise web.HTTPUnauthorized()
+    data = json.loads(body)
+    loop = asyncio.get_running_loop(); fut = loop.create_future()
+    jobs.put((data["id"], body.decode(), loop, fut))
+    await fut
     return web.json_response({"accepted": 1, "duplicates": 0, "ids": [1]})
 app = web.Application()
 app.router.add_post("/webhooks/{source}", handle)
@@ -76,7 +123,20 @@ async def wait_up(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
+async def post(session: aiohttp.ClientSession, url: str, n: int, run: str) -> bool:
+    raw = body_for(n, run)
+    sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    async with session.post(
+        url + "/webhooks/web",
+        data=raw,
+        headers={"Content-Type": "application/json", "X-Cxbot-Signature": sig},
+    ) as resp:
+        await resp.read()
+        return resp.status == 200
+
+
 async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, list[float], int]:
+    """Closed loop: each connection sends its next request when the last is answered."""
     counter = itertools.count()
     latencies: list[float] = []
     errors = 0
@@ -88,21 +148,48 @@ async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, 
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < deadline:
-                raw = body_for(next(counter), run)
-                sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
                 t0 = time.perf_counter()
-                async with session.post(
-                    url + "/webhooks/web",
-                    data=raw,
-                    headers={"Content-Type": "application/json", "X-Cxbot-Signature": sig},
-                ) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
+                if not await post(session, url, next(counter), run):
+                    errors += 1
                 latencies.append(time.perf_counter() - t0)
 
         await asyncio.gather(*(worker() for _ in range(clients)))
     return len(latencies), latencies, errors
+
+
+async def drive_open(
+    url: str, clients: int, rate: float, seconds: float, run: str
+) -> tuple[int, list[float], int]:
+    """Open loop: request k is due at start + k / rate, sent by whichever of `clients`
+    connections is free; its latency runs from when it was due, so queueing counts."""
+    total = int(rate * seconds)
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter() + 0.05
+
+        async def worker() -> None:
+            nonlocal errors
+            while (k := next(counter)) < total:
+                due = start + k / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not await post(session, url, k, run):
+                    errors += 1
+                latencies.append(time.perf_counter() - due)
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return len(latencies), latencies, errors
+
+
+def summary(
+    n: int, seconds: float, lat: list[float], errors: int
+) -> tuple[float, float, float, int]:
+    lat.sort()
+    return n / seconds, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99) - 1] * 1000, errors
 
 
 def start(cmd: list[str], env: dict[str, str], cwd: str) -> subprocess.Popen[bytes]:
@@ -111,83 +198,127 @@ def start(cmd: list[str], env: dict[str, str], cwd: str) -> subprocess.Popen[byt
     )
 
 
+Figures = dict[str, tuple[float, float, float, int]]  # point -> req/s, p50 ms, p99 ms, errors
+
+
 async def measure(
-    name: str, cmd: list[str], env: dict[str, str], cwd: str, clients: list[int], seconds: float
-) -> dict[int, tuple[float, float, float, int]]:
-    port = int(cmd[-1])
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    cwd: str,
+    clients: list[int],
+    rates: list[float],
+    seconds: float,
+    db: Path | None = None,
+) -> Figures:
+    port = int(cmd[3] if cmd[1] == "-c" else cmd[-1])
     proc = start(cmd, env, cwd)
     url = f"http://127.0.0.1:{port}"
-    results = {}
+    results: Figures = {}
     try:
         await wait_up(url)
         await drive(url, 8, 1.0, f"warm-{name}")
         for c in clients:
             n, lat, errors = await drive(url, c, seconds, f"{name}-{c}-{time.time_ns()}")
-            lat.sort()
-            results[c] = (
-                n / seconds,
-                statistics.median(lat) * 1000,
-                lat[int(len(lat) * 0.99) - 1] * 1000,
-                errors,
-            )
+            results[f"closed {c}"] = summary(n, seconds, lat, errors)
+        for r in rates:
+            n, lat, errors = await drive_open(url, 128, r, seconds, f"{name}-r{r}-{time.time_ns()}")
+            results[f"open {r:g}/s"] = summary(n, seconds, lat, errors)
+        if db is not None:
+            results["enrichment"] = await catch_up(db)
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        proc.wait(timeout=120)
     return results
+
+
+async def catch_up(db: Path) -> tuple[float, float, float, int]:
+    """Seconds until every stored signal is enriched, and how many were pending at the end."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        t0 = time.perf_counter()
+        first = pending = conn.execute(
+            "SELECT count(*) FROM signals WHERE enriched_at IS NULL"
+        ).fetchone()[0]
+        while pending:
+            await asyncio.sleep(0.2)
+            pending = conn.execute(
+                "SELECT count(*) FROM signals WHERE enriched_at IS NULL"
+            ).fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM signals").fetchone()[0]
+        return time.perf_counter() - t0, first, total, 0
+    finally:
+        conn.close()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", default="1,32,128")
+    parser.add_argument("--rates", default="200,500", help="open-loop rates at 128 connections")
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
     args = parser.parse_args()
-    clients = [int(c) for c in args.clients.split(",")]
+    clients = [int(c) for c in args.clients.split(",") if c]
+    rates = [float(r) for r in args.rates.split(",") if r]
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "cxbot.toml"
+        db = Path(tmp) / "bench.db"
         cfg.write_text(
-            f'[database]\npath = "{tmp}/bench.db"\nsynchronous = "{args.synchronous}"\n'
+            f'[database]\npath = "{db}"\nsynchronous = "{args.synchronous}"\n'
             '[sources.web]\ntype = "generic"\nsecret_env = "BENCH_SECRET"\n'
         )
         env = {**os.environ, "BENCH_SECRET": SECRET, "CXBOT_CONFIG": str(cfg)}
         env.pop("SLACK_BOT_TOKEN", None)
-        bare = await measure(
-            "bare",
-            [sys.executable, "-c", BARE_SERVER, str(free_port())],
-            env,
-            tmp,
-            clients,
-            args.seconds,
-        )
-        cx = await measure(
-            "cxbot",
-            [
-                sys.executable,
-                "-m",
+        py = sys.executable
+        runs = {
+            "bare": await measure(
+                "bare",
+                [py, "-c", BARE_SERVER, str(free_port())],
+                env,
+                tmp,
+                clients,
+                rates,
+                args.seconds,
+            ),
+            "minimal": await measure(
+                "minimal",
+                [py, "-c", MINIMAL_SERVER, str(free_port()), SECRET, f"{tmp}/minimal.db"],
+                env,
+                tmp,
+                clients,
+                rates,
+                args.seconds,
+            ),
+            "cxbot": await measure(
                 "cxbot",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(free_port()),
-            ],
-            env,
-            tmp,
-            clients,
-            args.seconds,
-        )
+                [py, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+                env,
+                tmp,
+                clients,
+                rates,
+                args.seconds,
+                db,
+            ),
+        }
     print(
-        f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"synchronous={args.synchronous}, {args.seconds:g}s per point"
+        f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python"
+        f" {platform.python_version()}, synchronous={args.synchronous}, {args.seconds:g}s per point"
     )
-    print(
-        f"{'clients':>7} | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'cxbot req/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} | {'ratio':>5}"
-    )
-    for c in clients:
-        b, x = bare[c], cx[c]
-        print(
-            f"{c:>7} | {b[0]:>10.0f} {b[1]:>7.2f} {b[2]:>7.2f} | {x[0]:>11.0f} {x[1]:>7.2f} {x[2]:>7.2f} {x[3]:>6} | {x[0] / b[0]:>5.0%}"
+    head = " | ".join(f"{n + ' req/s':>13} {'p50':>6} {'p99':>6}" for n in runs)
+    print(f"{'point':>12} | {head} | {'min/bare':>8} {'cx/bare':>7} {'errors':>6}")
+    bare = runs["bare"]
+    for point in bare:
+        cells = " | ".join(
+            f"{r[point][0]:>13.0f} {r[point][1]:>6.1f} {r[point][2]:>6.1f}" for r in runs.values()
         )
+        ratios = f"{runs['minimal'][point][0] / bare[point][0]:>8.0%} {runs['cxbot'][point][0] / bare[point][0]:>7.0%}"
+        errors = sum(r[point][3] for r in runs.values())
+        print(f"{point:>12} | {cells} | {ratios} {errors:>6}")
+    lag, backlog, total, _ = runs["cxbot"]["enrichment"]
+    print(
+        f"enrichment: {backlog:.0f} of {total:.0f} signals still pending when the load stopped,"
+        f" all enriched {lag:.1f} s later"
+    )
 
 
 if __name__ == "__main__":

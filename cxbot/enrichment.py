@@ -13,6 +13,8 @@ import concurrent.futures
 import json
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,8 @@ from .models import iso_utc
 log = logging.getLogger("cxbot.enrichment")
 
 BATCH = 200
+# Rows per write-back job: ~0.2 ms each, so a webhook waits at most ~10 ms behind one.
+WRITE_SLICE = 50
 _COLUMNS = (
     "id",
     "source",
@@ -272,9 +276,23 @@ def apply_enrichment(
 _ENRICHER: Enricher | None = None
 
 
-def _start_enricher(settings: EnrichSettings, base_dir: Path) -> None:
+def _start_enricher(settings: EnrichSettings, base_dir: Path, parent: int | None = None) -> None:
     global _ENRICHER
+    if parent is not None:
+        _exit_with_parent(parent)
     _ENRICHER = Enricher(settings, base_dir)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker process must not outlive `serve`: after a SIGKILL (or the OOM killer) nothing
+    tells it to stop, and each orphan would keep its analysers' memory for good."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="cxbot-parent-watch", daemon=True).start()
 
 
 def _enrich_here(rows: list[dict[str, Any]]) -> list[Enrichment]:
@@ -285,14 +303,14 @@ def _enrich_here(rows: list[dict[str, Any]]) -> list[Enrichment]:
 def enrichment_executor(settings: Settings) -> concurrent.futures.Executor:
     """Where the CPU work runs. A separate process by default: scoring holds the GIL, and in a
     thread it would slow the event loop and the writer that answer webhooks."""
-    args = (settings.file.enrich, settings.base_dir)
+    args: tuple[Any, ...] = (settings.file.enrich, settings.base_dir)
     if settings.file.enrich.worker == "process":
         # spawn, not fork: the parent has threads (the writer) whose locks a fork would copy.
         return concurrent.futures.ProcessPoolExecutor(
             1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_enricher,
-            initargs=args,
+            initargs=(*args, os.getpid()),
         )
     return concurrent.futures.ThreadPoolExecutor(
         1, thread_name_prefix="cxbot-enrich", initializer=_start_enricher, initargs=args
@@ -348,24 +366,29 @@ class EnrichmentWorker:
                 return total
             started = time.perf_counter()
             results = await loop.run_in_executor(self._executor, _enrich_here, rows)
-            outbox_ids: list[int] = await self.store.write(
-                partial(
-                    apply_enrichment,
-                    rows=rows,
-                    results=results,
-                    now=datetime.now(UTC),
-                    after=self.after,
+            owed = 0
+            # Written back in slices, each its own writer job, so webhooks queued meanwhile
+            # are stored between them instead of waiting behind the whole batch.
+            for i in range(0, len(rows), WRITE_SLICE):
+                outbox_ids: list[int] = await self.store.write(
+                    partial(
+                        apply_enrichment,
+                        rows=rows[i : i + WRITE_SLICE],
+                        results=results[i : i + WRITE_SLICE],
+                        now=datetime.now(UTC),
+                        after=self.after,
+                    )
                 )
-            )
+                owed += len(outbox_ids)
+                if outbox_ids and self.on_alerts is not None:
+                    self.on_alerts(outbox_ids)
             total += len(rows)
             log.info(
                 "enriched %d signal(s), %d alert(s) owed %.1fms",
                 len(rows),
-                len(outbox_ids),
+                owed,
                 (time.perf_counter() - started) * 1000,
             )
-            if outbox_ids and self.on_alerts is not None:
-                self.on_alerts(outbox_ids)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -21,6 +21,7 @@ from fakeslack import FakeSlack
 from support import WEB_SECRET, sign_generic
 
 N = 200
+HAS_PROC = Path("/proc/self/task").is_dir()  # Linux: child processes can be listed
 CONFIG = """
 [database]
 path = "{db}"
@@ -62,6 +63,7 @@ class Process:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.kills = 0
+        self.orphans: list[int] = []  # children of killed servers (the enrichment process)
 
     @property
     def url(self) -> str:
@@ -94,6 +96,7 @@ class Process:
 
     def kill(self) -> None:
         assert self.proc is not None
+        self.orphans += children(self.proc.pid)
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
         self.kills += 1
@@ -103,6 +106,19 @@ class Process:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=30)
         self.log.close()
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def body(i: int) -> bytes:
@@ -194,3 +210,11 @@ async def test_sigkill_mid_load_loses_and_duplicates_nothing(
     outbox_ids = [m["metadata"]["event_payload"]["outbox_id"] for m in posted]
     assert len(outbox_ids) == len(set(outbox_ids)) == N  # each alert exactly once
     assert fake_slack.violations == []
+    # The killed servers' enrichment processes noticed and exited: no orphan keeps its memory.
+    if HAS_PROC:
+        assert len(server.orphans) >= server.kills
+        for _ in range(100):
+            if not any(alive(pid) for pid in server.orphans):
+                break
+            await asyncio.sleep(0.05)
+        assert [pid for pid in server.orphans if alive(pid)] == []
