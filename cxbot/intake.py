@@ -147,15 +147,27 @@ def next_id(db: Database, table: str) -> int:
     return int(db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
 
+def json_rows(db: Database, sql: str, params: Sequence[Any]) -> list[Any]:
+    """The rows of a query that returns them as ONE JSON array (`json_group_array`).
+
+    A result read row by row costs a GIL round trip per row (see insert_json_rows); one JSON
+    value costs one. Strings come back exactly: the values were read from the tables, and
+    Signal text never holds NUL (models.py).
+    """
+    value = db.execute(sql, params).fetchone()[0]
+    return list(json.loads(value)) if value else []
+
+
 def _known_ids(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     if not keys:
         return {}
-    rows = db.execute(
-        "SELECT s.source, s.external_id, s.id FROM json_each(?) j JOIN signals s"
-        " ON s.source = json_extract(j.value, '$[0]')"
+    rows = json_rows(
+        db,
+        "SELECT json_group_array(json_array(s.source, s.external_id, s.id)) FROM json_each(?) j"
+        " JOIN signals s ON s.source = json_extract(j.value, '$[0]')"
         " AND s.external_id = json_extract(j.value, '$[1]')",
         [json.dumps(sorted(keys), ensure_ascii=False)],
-    ).fetchall()
+    )
     return {(source, external_id): signal_id for source, external_id, signal_id in rows}
 
 
