@@ -62,10 +62,6 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
 
     settings = settings_or_exit(config_path)
     setup_logging()
-    # The writer thread releases the GIL inside every SQLite call and must get it back from a
-    # busy event loop; at the default 5 ms switch interval it mostly waits. 1 ms: +25% req/s
-    # under load (benchmarks/ingest.py).
-    sys.setswitchinterval(0.001)
     app = create_app(settings)
     listen_host = host or settings.file.server.host
     listen_port = settings.port if port is None else port

@@ -29,7 +29,7 @@ from .config import Settings
 from .enrich import Enricher, Enrichment
 from .enrich.identity import normalise_email, normalise_handle
 from .enrich.settings import EnrichSettings
-from .intake import insert_json_rows, json_rows, next_id
+from .jsonsql import insert_json_rows, json_rows, next_id
 from .models import iso_utc
 
 log = logging.getLogger("cxbot.enrichment")
@@ -185,7 +185,7 @@ def apply_enrichment(
     """Store enrichment, customer profiles and (through `after`) alerts in one transaction.
 
     A batch is a handful of statements over JSON arrays rather than several per signal (see
-    intake.insert_json_rows: per-row statements stall on the GIL when the server is busy).
+    jsonsql.py: per-row statements stall on the GIL when the server is busy).
     """
     stamp = iso_utc(now)
     values = [
@@ -203,8 +203,7 @@ def apply_enrichment(
     ]
     sets = ", ".join(f"{c} = {_j(i + 1)}" for i, c in enumerate(_ENRICHED_COLUMNS))
     # Only rows still pending: one enriched meanwhile (reprocess, a second worker) is not
-    # counted twice on its customer's profile. (One JSON row, not a row per id: see
-    # `json_rows`.)
+    # counted twice on its customer's profile.
     updated = set(
         json_rows(
             db,

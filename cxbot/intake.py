@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .jsonsql import insert_json_rows, json_rows, next_id
 from .models import Signal, iso_utc
 from .sources.base import ItemError
 
@@ -112,50 +113,6 @@ _SIGNAL_COLUMNS = (
     "received_at",
     "event_id",
 )
-
-
-def insert_json_rows(
-    db: Database, table: str, columns: Sequence[str], rows: list[list[Any]]
-) -> None:
-    """Every row in ONE statement, over a JSON array of arrays.
-
-    Why: sqlite3 releases the GIL around each statement, and getting it back means waiting for
-    the busy event loop (up to the switch interval). Row by row, one intake job took 0.28 ms
-    alone but 20 ms next to a busy thread; one statement per batch pays that wait once.
-    SQLite's JSON functions cut a string at a NUL character, so the rare row holding one (a raw
-    body can) is bound as plain parameters instead, and kept exactly.
-    """
-    exact = [r for r in rows if any(isinstance(v, str) and "\x00" in v for v in r)]
-    if exact:
-        rows = [r for r in rows if not any(isinstance(v, str) and "\x00" in v for v in r)]
-        marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        for row in exact:
-            db.execute(sql, row)
-    if not rows:
-        return
-    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
-    db.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM json_each(?)",
-        [json.dumps(rows, ensure_ascii=False)],
-    )
-
-
-def next_id(db: Database, table: str) -> int:
-    """The next free rowid. Safe to hand out in Python: the writer holds SQLite's write lock
-    (BEGIN IMMEDIATE) for the whole batch, so no other connection can insert meanwhile."""
-    return int(db.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
-
-
-def json_rows(db: Database, sql: str, params: Sequence[Any]) -> list[Any]:
-    """The rows of a query that returns them as ONE JSON array (`json_group_array`).
-
-    A result read row by row costs a GIL round trip per row (see insert_json_rows); one JSON
-    value costs one. Strings come back exactly: the values were read from the tables, and
-    Signal text never holds NUL (models.py).
-    """
-    value = db.execute(sql, params).fetchone()[0]
-    return list(json.loads(value)) if value else []
 
 
 def _known_ids(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:

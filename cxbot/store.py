@@ -9,10 +9,12 @@ gets the exception; the rest of the batch still commits.
 
 Jobs sent with `submit_many(fn, item)` are run together: consecutive ones with the same `fn`
 become one call `fn(db, items)` in one savepoint, so a burst of webhooks costs a few statements
-instead of a few per request (see intake.insert_json_rows for why that matters under load). If
+instead of a few per request (jsonsql.py says why that matters under load). If
 that call raises, each item is retried alone in its own savepoint, so one bad item still fails
-only its own request. Reads run on a separate thread (WAL
-lets them proceed while the writer commits), so the event loop never touches SQLite.
+only its own request.
+
+Reads run on a separate thread (WAL lets them proceed while the writer commits), so the event
+loop never touches SQLite.
 """
 
 from __future__ import annotations
@@ -102,23 +104,20 @@ class Writer:
         self._ready.result()  # re-raises a failure to open or migrate
 
     def submit(self, fn: Callable[[Database], T]) -> concurrent.futures.Future[T]:
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        if self._thread is None or not self._thread.is_alive():
-            future.set_exception(ServiceUnavailable("the database writer is not running"))
-            return future
-        self._queue.put(_Job(fn, future))
-        return future
+        return self._put(_Job(fn, concurrent.futures.Future()))
 
     def submit_many(
         self, fn: Callable[[Database, list[Item]], list[T]], item: Item
     ) -> concurrent.futures.Future[T]:
         """Queue `item` for `fn`, which takes a list of items and returns a result for each."""
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        return self._put(_Job(fn, concurrent.futures.Future(), item, many=True))
+
+    def _put(self, job: _Job) -> concurrent.futures.Future[Any]:
         if self._thread is None or not self._thread.is_alive():
-            future.set_exception(ServiceUnavailable("the database writer is not running"))
-            return future
-        self._queue.put(_Job(fn, future, item, many=True))
-        return future
+            job.future.set_exception(ServiceUnavailable("the database writer is not running"))
+        else:
+            self._queue.put(job)
+        return job.future
 
     async def write(self, fn: Callable[[Database], T]) -> T:
         return await asyncio.wrap_future(self.submit(fn))
