@@ -17,7 +17,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -26,10 +25,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from .config import Settings
+from .customers import CustomerBatch
 from .enrich import Enricher, Enrichment
-from .enrich.identity import normalise_email, normalise_handle
 from .enrich.settings import EnrichSettings
-from .jsonsql import insert_json_rows, json_rows, next_id
+from .jsonsql import item, json_rows
 from .models import iso_utc
 
 log = logging.getLogger("cxbot.enrichment")
@@ -66,100 +65,6 @@ def pending(db: Database, limit: int = BATCH, since: str | None = None) -> list[
     return [dict(zip(_COLUMNS, r, strict=True)) for r in db.execute(sql, [limit]).fetchall()]
 
 
-@dataclass
-class _Customers:
-    """Customer lookups for one batch, loaded up front, then kept current as rows are resolved
-    in order, so a batch resolves exactly as the same rows one at a time would."""
-
-    by_email: dict[str, int]
-    by_handle: dict[tuple[str, str], int]
-    email_of: dict[int, str | None]
-    next_id: int
-    new: list[list[Any]] = field(default_factory=list)  # id, email, name, first_seen, last_seen
-    emails_set: dict[int, str] = field(default_factory=dict)
-    handles_added: list[list[Any]] = field(default_factory=list)  # provider, handle, customer
-
-    @classmethod
-    def load(cls, db: Database, keys: list[tuple[str | None, str, str | None]]) -> _Customers:
-        emails = sorted({email for email, _, _ in keys if email})
-        handles = sorted({(p, h) for _, p, h in keys if h})
-        by_email: dict[str, int] = {}
-        email_of: dict[int, str | None] = {}
-        if emails:
-            for cid, email in json_rows(
-                db,
-                "SELECT json_group_array(json_array(id, email)) FROM customers"
-                " WHERE email IN (SELECT value FROM json_each(?))",
-                [json.dumps(emails, ensure_ascii=False)],
-            ):
-                by_email[email] = cid
-                email_of[cid] = email
-        by_handle: dict[tuple[str, str], int] = {}
-        if handles:
-            for provider, handle, cid, email in json_rows(
-                db,
-                "SELECT json_group_array(json_array(h.provider, h.handle, c.id, c.email))"
-                " FROM json_each(?) j"
-                " JOIN customer_handles h ON h.provider = json_extract(j.value, '$[0]')"
-                " AND h.handle = json_extract(j.value, '$[1]')"
-                " JOIN customers c ON c.id = h.customer_id",
-                [json.dumps(handles, ensure_ascii=False)],
-            ):
-                by_handle[(provider, handle)] = cid
-                email_of[cid] = email
-        return cls(by_email, by_handle, email_of, next_id(db, "customers"))
-
-    def resolve(self, row: dict[str, Any]) -> int | None:
-        """One profile per person: matched by normalised email, then by (provider, handle).
-
-        Two different emails are never merged; a handle-only profile gains the email the
-        first time the same handle writes with one.
-        """
-        email = normalise_email(row.get("author_email"))
-        handle = normalise_handle(row.get("author_handle"))
-        provider: str = row["provider"]
-        customer_id = self.by_email.get(email) if email else None
-        if customer_id is None and handle:
-            found = self.by_handle.get((provider, handle))
-            if found is not None and (email is None or self.email_of.get(found) is None):
-                customer_id = found
-                if email:
-                    self.emails_set[found] = email
-                    self.email_of[found] = email
-                    self.by_email[email] = found
-        if customer_id is None:
-            if not email and not handle:
-                return None
-            customer_id = self.next_id
-            self.next_id += 1
-            seen = row["created_at"]
-            self.new.append([customer_id, email, row.get("author_name"), seen, seen])
-            self.email_of[customer_id] = email
-            if email:
-                self.by_email[email] = customer_id
-        if handle and (provider, handle) not in self.by_handle:
-            self.by_handle[(provider, handle)] = customer_id
-            self.handles_added.append([provider, handle, customer_id])
-        return customer_id
-
-
-def _profile_changes(
-    resolved: list[tuple[int, dict[str, Any], Enrichment]],
-) -> list[list[Any]]:
-    """Per customer: signals added, first name seen, first/last seen, sentiment sum and count."""
-    totals: dict[int, list[Any]] = {}
-    for cid, row, e in resolved:
-        t = totals.setdefault(cid, [cid, 0, None, row["created_at"], row["created_at"], 0.0, 0])
-        t[1] += 1
-        t[2] = t[2] if t[2] is not None else row.get("author_name")
-        t[3] = min(t[3], row["created_at"])
-        t[4] = max(t[4], row["created_at"])
-        if e.text_sentiment is not None:
-            t[5] += e.text_sentiment
-            t[6] += 1
-    return list(totals.values())
-
-
 _ENRICHED_COLUMNS = (
     "lang",
     "sentiment",
@@ -169,10 +74,6 @@ _ENRICHED_COLUMNS = (
     "urgency",
     "enriched_at",
 )
-
-
-def _j(i: int) -> str:
-    return f"json_extract(j.value, '$[{i}]')"
 
 
 def apply_enrichment(
@@ -201,7 +102,7 @@ def apply_enrichment(
         ]
         for row, e in zip(rows, results, strict=True)
     ]
-    sets = ", ".join(f"{c} = {_j(i + 1)}" for i, c in enumerate(_ENRICHED_COLUMNS))
+    sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(_ENRICHED_COLUMNS))
     # Only rows still pending: one enriched meanwhile (reprocess, a second worker) is not
     # counted twice on its customer's profile.
     updated = set(
@@ -215,25 +116,17 @@ def apply_enrichment(
     pending_values = [v for v in values if v[0] in updated]
     if pending_values:
         db.execute(
-            f"UPDATE signals SET {sets} FROM json_each(?) j WHERE signals.id = {_j(0)}",
+            f"UPDATE signals SET {sets} FROM json_each(?) j WHERE signals.id = {item(0)}",
             [json.dumps(pending_values, ensure_ascii=False)],
         )
     fresh = [(row, e) for row, e in zip(rows, results, strict=True) if row["id"] in updated]
-    keys = [
-        (
-            normalise_email(row.get("author_email")),
-            row["provider"],
-            normalise_handle(row.get("author_handle")),
-        )
-        for row, _ in fresh
-    ]
-    customers = _Customers.load(db, keys)
-    resolved: list[tuple[int, dict[str, Any], Enrichment]] = []
+    customers = CustomerBatch.load(db, [row for row, _ in fresh])
+    resolved: list[tuple[int, dict[str, Any], float | None]] = []  # customer, row, sentiment
     done: list[dict[str, Any]] = []
     for row, e in fresh:
         customer_id = customers.resolve(row)
         if customer_id is not None:
-            resolved.append((customer_id, row, e))
+            resolved.append((customer_id, row, e.text_sentiment))
         done.append(
             {
                 **row,
@@ -246,39 +139,7 @@ def apply_enrichment(
                 "urgency": e.urgency,
             }
         )
-    insert_json_rows(
-        db, "customers", ("id", "email", "name", "first_seen", "last_seen"), customers.new
-    )
-    if customers.emails_set:
-        db.execute(
-            f"UPDATE customers SET email = {_j(1)} FROM json_each(?) j WHERE customers.id = {_j(0)}",
-            [json.dumps(list(customers.emails_set.items()), ensure_ascii=False)],
-        )
-    if customers.handles_added:
-        db.execute(
-            "INSERT OR IGNORE INTO customer_handles (provider, handle, customer_id)"
-            f" SELECT {_j(0)}, {_j(1)}, {_j(2)} FROM json_each(?) j",
-            [json.dumps(customers.handles_added, ensure_ascii=False)],
-        )
-    if resolved:
-        db.execute(
-            f"UPDATE signals SET customer_id = {_j(1)} FROM json_each(?) j"
-            f" WHERE signals.id = {_j(0)}",
-            [json.dumps([[row["id"], cid] for cid, row, _ in resolved])],
-        )
-        db.execute(
-            f"""UPDATE customers SET
-                 signal_count = signal_count + {_j(1)},
-                 name = coalesce(name, {_j(2)}),
-                 first_seen = min(first_seen, {_j(3)}),
-                 last_seen = max(last_seen, {_j(4)}),
-                 sentiment_sum = sentiment_sum + {_j(5)},
-                 sentiment_count = sentiment_count + {_j(6)},
-                 avg_sentiment = CASE WHEN sentiment_count + {_j(6)} > 0
-                     THEN (sentiment_sum + {_j(5)}) / (sentiment_count + {_j(6)}) ELSE NULL END
-               FROM json_each(?) j WHERE customers.id = {_j(0)}""",
-            [json.dumps(_profile_changes(resolved), ensure_ascii=False)],
-        )
+    customers.write(db, resolved)
     return after(db, done, now) if after is not None and done else []
 
 

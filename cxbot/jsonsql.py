@@ -17,6 +17,11 @@ from typing import Any
 from sqlite_utils import Database
 
 
+def item(i: int) -> str:
+    """SQL for element `i` of the current row `j.value` of a `json_each(?) j`."""
+    return f"json_extract(j.value, '$[{i}]')"
+
+
 def insert_json_rows(
     db: Database, table: str, columns: Sequence[str], rows: list[list[Any]]
 ) -> None:
