@@ -69,9 +69,55 @@ def migrate(db: Database) -> list[str]:
 @dataclass
 class _Job:
     fn: Callable[..., Any]
-    future: concurrent.futures.Future[Any]
+    # A thread's job has a concurrent future; an event loop's job has an asyncio future, settled
+    # with one loop wake-up per batch instead of one per job.
+    future: concurrent.futures.Future[Any] | None = None
+    afuture: asyncio.Future[Any] | None = None
     item: Any = None
     many: bool = False  # fn(db, [item, ...]) -> [result, ...], run with its neighbours
+
+    def claim(self) -> bool:
+        """False if the caller gave up waiting (cancelled) before the job ran."""
+        if self.future is not None:
+            return self.future.set_running_or_notify_cancel()
+        return self.afuture is not None and not self.afuture.cancelled()
+
+    def settle(self, result: Any, error: BaseException | None) -> None:
+        """From the writer thread; asyncio futures are settled later, by `_settle_on_loops`."""
+        assert self.future is not None
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
+
+
+Outcome = tuple[_Job, Any, BaseException | None]
+
+
+def _settle_on_loops(outcomes: list[Outcome]) -> None:
+    """Settle each job's future: thread jobs here, loop jobs in one callback per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Outcome]] = {}
+    for job, result, error in outcomes:
+        if job.afuture is not None:
+            by_loop.setdefault(job.afuture.get_loop(), []).append((job, result, error))
+        else:
+            job.settle(result, error)
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_here, settled)
+        except RuntimeError:  # that loop is closed: nobody is waiting any more
+            pass
+
+
+def _settle_here(outcomes: list[Outcome]) -> None:
+    for job, result, error in outcomes:
+        future = job.afuture
+        if future is None or future.done():  # cancelled meanwhile
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
 
 
 _STOP = object()
@@ -104,26 +150,39 @@ class Writer:
         self._ready.result()  # re-raises a failure to open or migrate
 
     def submit(self, fn: Callable[[Database], T]) -> concurrent.futures.Future[T]:
-        return self._put(_Job(fn, concurrent.futures.Future()))
+        job = _Job(fn, future=concurrent.futures.Future())
+        self._put(job)
+        assert job.future is not None
+        return job.future
 
     def submit_many(
         self, fn: Callable[[Database, list[Item]], list[T]], item: Item
     ) -> concurrent.futures.Future[T]:
         """Queue `item` for `fn`, which takes a list of items and returns a result for each."""
-        return self._put(_Job(fn, concurrent.futures.Future(), item, many=True))
-
-    def _put(self, job: _Job) -> concurrent.futures.Future[Any]:
-        if self._thread is None or not self._thread.is_alive():
-            job.future.set_exception(ServiceUnavailable("the database writer is not running"))
-        else:
-            self._queue.put(job)
+        job = _Job(fn, future=concurrent.futures.Future(), item=item, many=True)
+        self._put(job)
+        assert job.future is not None
         return job.future
 
+    def _put(self, job: _Job) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            error = ServiceUnavailable("the database writer is not running")
+            if job.afuture is not None:
+                job.afuture.set_exception(error)
+            else:
+                job.settle(None, error)
+        else:
+            self._queue.put(job)
+
     async def write(self, fn: Callable[[Database], T]) -> T:
-        return await asyncio.wrap_future(self.submit(fn))
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._put(_Job(fn, afuture=future))
+        return await future
 
     async def write_many(self, fn: Callable[[Database, list[Item]], list[T]], item: Item) -> T:
-        return await asyncio.wrap_future(self.submit_many(fn, item))
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._put(_Job(fn, afuture=future, item=item, many=True))
+        return await future
 
     def close(self) -> None:
         """Finish every queued job, then stop (SIGTERM drains through here)."""
@@ -164,10 +223,10 @@ class Writer:
             db.conn.close()
 
     def _run_batch(self, db: Database, batch: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
+        live = [job for job in batch if job.claim()]
         try:
             db.execute("BEGIN IMMEDIATE")
-            live = [job for job in batch if job.future.set_running_or_notify_cancel()]
             for group in _groups(live):
                 if group[0].many:
                     outcomes += self._run_many(db, group)
@@ -179,22 +238,13 @@ class Writer:
                 db.conn.rollback()
             log.error("commit failed, %d job(s) refused: %s", len(batch), exc)
             failure = ServiceUnavailable(f"storage unavailable: {exc}")
-            for job in batch:
-                if not job.future.done():
-                    if job.future.running() or job.future.set_running_or_notify_cancel():
-                        job.future.set_exception(failure)
+            _settle_on_loops([(job, None, failure) for job in live])
             return
         self.commits += 1
         self.jobs += len(batch)
-        for job, result, error in outcomes:
-            if error is not None:
-                job.future.set_exception(error)
-            else:
-                job.future.set_result(result)
+        _settle_on_loops(outcomes)
 
-    def _run_many(
-        self, db: Database, group: list[_Job]
-    ) -> list[tuple[_Job, Any, BaseException | None]]:
+    def _run_many(self, db: Database, group: list[_Job]) -> list[Outcome]:
         if len(group) > 1:
             try:
                 with db.atomic():
@@ -220,9 +270,7 @@ def _groups(jobs: list[_Job]) -> list[list[_Job]]:
     return groups
 
 
-def _run_one(
-    db: Database, job: _Job, call: Callable[[_Job], Any]
-) -> tuple[_Job, Any, BaseException | None]:
+def _run_one(db: Database, job: _Job, call: Callable[[_Job], Any]) -> Outcome:
     """One job in its own savepoint: its failure rolls back its rows only."""
     try:
         with db.atomic():

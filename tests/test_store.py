@@ -11,15 +11,18 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from cxbot.errors import ServiceUnavailable
 from cxbot.intake import DeliveryRecord, signal_row, store_deliveries, store_delivery
 from cxbot.models import Author, Signal
 from cxbot.store import Writer, connect
 
 GATE = threading.Event()  # holds the writer busy so the next jobs queue up behind it
+HELD = threading.Event()  # set once the writer is inside `hold`
 CALLS: list[list[int]] = []  # the items each call of `double_all` was given
 
 
 def hold(db: Database) -> None:
+    HELD.set()
     GATE.wait(5)
 
 
@@ -35,6 +38,7 @@ def double_all(db: Database, items: list[int]) -> list[int]:
 @pytest.fixture
 def writer(tmp_path: Path) -> Iterator[Writer]:
     GATE.clear()
+    HELD.clear()
     CALLS.clear()
     w = Writer(tmp_path / "cxbot.db")
     w.start()
@@ -53,17 +57,19 @@ def _mutes(path: Path) -> list[str]:
 
 def test_queued_items_run_as_one_call_and_each_gets_its_own_result(writer: Writer) -> None:
     blocker = writer.submit(hold)
+    assert HELD.wait(5)  # the writer took the blocker alone; the next batch queues up
     futures = [writer.submit_many(double_all, i) for i in range(1, 6)]
     GATE.set()
     blocker.result(5)
     assert [f.result(5) for f in futures] == [2, 4, 6, 8, 10]
     assert CALLS == [[1, 2, 3, 4, 5]]
-    assert writer.commits == 1
+    assert writer.commits == 2  # the blocker's batch, then all five in one
     assert _mutes(writer.path) == ["r1", "r2", "r3", "r4", "r5"]
 
 
 def test_a_failing_item_fails_alone_and_the_others_commit(writer: Writer) -> None:
     blocker = writer.submit(hold)
+    assert HELD.wait(5)
     futures = [writer.submit_many(double_all, i) for i in (1, -2, 3)]
     GATE.set()
     blocker.result(5)
@@ -84,6 +90,7 @@ def test_plain_jobs_between_items_keep_their_place(writer: Writer) -> None:
         return "plain"
 
     blocker = writer.submit(hold)
+    assert HELD.wait(5)
     first = writer.submit_many(double_all, 1)
     middle = writer.submit(plain)
     last = writer.submit_many(double_all, 2)
@@ -98,6 +105,30 @@ async def test_write_many_from_the_event_loop(writer: Writer) -> None:
     results = await asyncio.gather(*(writer.write_many(double_all, i) for i in range(20)))
     assert results == [2 * i for i in range(20)]
     assert sum(len(c) for c in CALLS) == 20
+
+
+async def test_a_caller_that_stops_waiting_is_skipped_and_spares_the_rest(writer: Writer) -> None:
+    blocker = writer.submit(hold)
+    assert await asyncio.to_thread(HELD.wait, 5)  # the writer took the blocker alone
+    tasks = [asyncio.create_task(writer.write_many(double_all, i)) for i in (1, 2, 3)]
+    await asyncio.sleep(0.05)  # all three queued behind it
+    tasks[1].cancel()
+    GATE.set()
+    await asyncio.wrap_future(blocker)
+    assert [await tasks[0], await tasks[2]] == [2, 6]
+    assert tasks[1].cancelled()
+    assert CALLS == [[1, 3]]
+    assert _mutes(writer.path) == ["r1", "r3"]
+
+
+async def test_a_stopped_writer_refuses_with_503(tmp_path: Path) -> None:
+    w = Writer(tmp_path / "cxbot.db")
+    w.start()
+    w.close()
+    with pytest.raises(ServiceUnavailable, match="writer is not running"):
+        await w.write_many(double_all, 1)
+    with pytest.raises(ServiceUnavailable, match="writer is not running"):
+        w.submit(hold).result(1)
 
 
 # --- intake -------------------------------------------------------------------------------
