@@ -30,7 +30,7 @@ class CustomerBatch:
     by_handle: dict[tuple[str, str], int]
     email_of: dict[int, str | None]
     next_id: int
-    new: list[list[Any]] = field(default_factory=list)  # id, email, name, first_seen, last_seen
+    new: list[dict[str, Any]] = field(default_factory=list)  # customers rows to insert
     emails_set: dict[int, str] = field(default_factory=dict)
     handles_added: list[list[Any]] = field(default_factory=list)  # provider, handle, customer
 
@@ -97,7 +97,15 @@ class CustomerBatch:
             customer_id = self.next_id
             self.next_id += 1
             seen = row["created_at"]
-            self.new.append([customer_id, email, row.get("author_name"), seen, seen])
+            self.new.append(
+                {
+                    "id": customer_id,
+                    "email": email,
+                    "name": row.get("author_name"),
+                    "first_seen": seen,
+                    "last_seen": seen,
+                }
+            )
             self.email_of[customer_id] = email
             if email:
                 self.by_email[email] = customer_id
@@ -110,9 +118,7 @@ class CustomerBatch:
         """New profiles, emails gained, handles seen, each signal's customer, and the profiles'
         counts: five statements for the whole batch. `resolved` holds (customer id, signal row,
         text sentiment) for every signal that has a customer."""
-        insert_json_rows(
-            db, "customers", ("id", "email", "name", "first_seen", "last_seen"), self.new
-        )
+        insert_json_rows(db, "customers", self.new)
         if self.emails_set:
             db.execute(
                 f"UPDATE customers SET email = {item(1)} FROM json_each(?) j"

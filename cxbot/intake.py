@@ -76,45 +76,6 @@ def signal_row(
     }
 
 
-_EVENT_COLUMNS = (
-    "id",
-    "source",
-    "provider",
-    "received_at",
-    "delivery_id",
-    "event_type",
-    "content_type",
-    "headers",
-    "body",
-    "outcome",
-    "accepted",
-    "duplicates",
-    "rejected",
-)
-_SIGNAL_COLUMNS = (
-    "id",
-    "source",
-    "provider",
-    "kind",
-    "external_id",
-    "author_name",
-    "author_handle",
-    "author_email",
-    "title",
-    "text",
-    "rating",
-    "score",
-    "score_type",
-    "url",
-    "channel",
-    "thread_key",
-    "metadata",
-    "created_at",
-    "received_at",
-    "event_id",
-)
-
-
 def _known_ids(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     if not keys:
         return {}
@@ -139,8 +100,8 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
     known = _known_ids(db, {(r.source, s.external_id) for r in recs for s in r.signals})
     event_id = next_id(db, "events")
     signal_id = next_id(db, "signals")
-    events: list[list[Any]] = []
-    signals: list[list[Any]] = []
+    events: list[dict[str, Any]] = []
+    signals: list[dict[str, Any]] = []
     stored: list[StoredDelivery] = []
     for rec in recs:
         new_ids: list[int] = []
@@ -157,32 +118,34 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
                 received_at=rec.received_at,
                 event_id=event_id,
             )
-            signals.append([signal_id, *(row[c] for c in _SIGNAL_COLUMNS[1:])])
+            signals.append({"id": signal_id, **row})
             signal_id += 1
         ids = [known[(rec.source, s.external_id)] for s in rec.signals]
         duplicates = len(rec.signals) - len(new_ids)
         events.append(
-            [
-                event_id,
-                rec.source,
-                rec.provider,
-                rec.received_at,
-                rec.delivery_id,
-                rec.event_type,
-                rec.content_type,
-                json.dumps(storable_headers(rec.headers), ensure_ascii=False),
-                rec.body,
-                "ping" if rec.ping else "stored",
-                len(new_ids),
-                duplicates,
-                json.dumps([{"index": e.index, "message": e.message} for e in rec.rejected]),
-            ]
+            {
+                "id": event_id,
+                "source": rec.source,
+                "provider": rec.provider,
+                "received_at": rec.received_at,
+                "delivery_id": rec.delivery_id,
+                "event_type": rec.event_type,
+                "content_type": rec.content_type,
+                "headers": json.dumps(storable_headers(rec.headers), ensure_ascii=False),
+                "body": rec.body,
+                "outcome": "ping" if rec.ping else "stored",
+                "accepted": len(new_ids),
+                "duplicates": duplicates,
+                "rejected": json.dumps(
+                    [{"index": e.index, "message": e.message} for e in rec.rejected]
+                ),
+            }
         )
         stored.append(StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids))
         event_id += 1
     # Events first: signals reference them (foreign key).
-    insert_json_rows(db, "events", _EVENT_COLUMNS, events)
-    insert_json_rows(db, "signals", _SIGNAL_COLUMNS, signals)
+    insert_json_rows(db, "events", events)
+    insert_json_rows(db, "signals", signals)
     return stored
 
 

@@ -22,25 +22,28 @@ def item(i: int) -> str:
     return f"json_extract(j.value, '$[{i}]')"
 
 
-def insert_json_rows(
-    db: Database, table: str, columns: Sequence[str], rows: list[list[Any]]
-) -> None:
-    """Every row in ONE statement, over a JSON array of arrays; a row holding a NUL (a raw
-    body can) is bound as plain parameters instead, and kept exactly."""
-    exact = [r for r in rows if any(isinstance(v, str) and "\x00" in v for v in r)]
-    if exact:
-        rows = [r for r in rows if not any(isinstance(v, str) and "\x00" in v for v in r)]
-        marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        for row in exact:
-            db.execute(sql, row)
+def insert_json_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Every row (dicts with the same keys: the columns) in ONE statement, over a JSON array of
+    arrays; a row holding a NUL (a raw body can) is bound as plain parameters instead, and kept
+    exactly."""
     if not rows:
         return
-    values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
-    db.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM json_each(?)",
-        [json.dumps(rows, ensure_ascii=False)],
-    )
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    plain: list[list[Any]] = []
+    for row in rows:
+        values = [row[c] for c in columns]
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            marks = ", ".join("?" for _ in columns)
+            db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+        else:
+            plain.append(values)
+    if plain:
+        extracts = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+        db.execute(
+            f"INSERT INTO {table} ({names}) SELECT {extracts} FROM json_each(?)",
+            [json.dumps(plain, ensure_ascii=False)],
+        )
 
 
 def next_id(db: Database, table: str) -> int:
