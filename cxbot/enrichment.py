@@ -55,17 +55,7 @@ _COLUMNS = (
     "url",
 )
 
-# Called inside the enrichment's write job with the freshly enriched rows; returns outbox ids.
-AfterEnrich = Callable[[Database, list[dict[str, Any]], datetime], list[int]]
-
-
-def pending(db: Database, limit: int = BATCH, since: str | None = None) -> list[dict[str, Any]]:
-    cols = ", ".join(_COLUMNS)
-    sql = f"SELECT {cols} FROM signals WHERE enriched_at IS NULL ORDER BY id LIMIT ?"
-    return [dict(zip(_COLUMNS, r, strict=True)) for r in db.execute(sql, [limit]).fetchall()]
-
-
-_ENRICHED_COLUMNS = (
+ENRICHED_COLUMNS = (
     "lang",
     "sentiment",
     "sentiment_label",
@@ -74,6 +64,30 @@ _ENRICHED_COLUMNS = (
     "urgency",
     "enriched_at",
 )
+
+
+def enriched_values(e: Enrichment, stamp: str) -> list[Any]:
+    """How an Enrichment is stored, in ENRICHED_COLUMNS order."""
+    topics = json.dumps(e.topics, ensure_ascii=False)
+    return [
+        e.lang,
+        e.text_sentiment,
+        e.sentiment_label,
+        e.sentiment_source,
+        topics,
+        e.urgency,
+        stamp,
+    ]
+
+
+# Called inside the enrichment's write job with the freshly enriched rows; returns outbox ids.
+AfterEnrich = Callable[[Database, list[dict[str, Any]], datetime], list[int]]
+
+
+def pending(db: Database, limit: int = BATCH, since: str | None = None) -> list[dict[str, Any]]:
+    cols = ", ".join(_COLUMNS)
+    sql = f"SELECT {cols} FROM signals WHERE enriched_at IS NULL ORDER BY id LIMIT ?"
+    return [dict(zip(_COLUMNS, r, strict=True)) for r in db.execute(sql, [limit]).fetchall()]
 
 
 def apply_enrichment(
@@ -89,20 +103,8 @@ def apply_enrichment(
     jsonsql.py: per-row statements stall on the GIL when the server is busy).
     """
     stamp = iso_utc(now)
-    values = [
-        [
-            row["id"],
-            e.lang,
-            e.text_sentiment,
-            e.sentiment_label,
-            e.sentiment_source,
-            json.dumps(e.topics, ensure_ascii=False),
-            e.urgency,
-            stamp,
-        ]
-        for row, e in zip(rows, results, strict=True)
-    ]
-    sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(_ENRICHED_COLUMNS))
+    values = [[row["id"], *enriched_values(e, stamp)] for row, e in zip(rows, results, strict=True)]
+    sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(ENRICHED_COLUMNS))
     # Only rows still pending: one enriched meanwhile (reprocess, a second worker) is not
     # counted twice on its customer's profile.
     updated = set(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -12,7 +11,7 @@ from sqlite_utils import Database
 
 from .config import Settings
 from .enrich import Enrichment
-from .enrichment import _COLUMNS, BATCH, build_enricher
+from .enrichment import _COLUMNS, BATCH, ENRICHED_COLUMNS, build_enricher, enriched_values
 from .models import iso_utc
 
 
@@ -20,22 +19,10 @@ def _restamp(
     db: Database, rows: Sequence[dict[str, Any]], results: Sequence[Enrichment], now: datetime
 ) -> None:
     stamp = iso_utc(now)
+    sets = ", ".join(f"{c} = ?" for c in ENRICHED_COLUMNS)
     db.conn.executemany(
-        """UPDATE signals SET lang = ?, sentiment = ?, sentiment_label = ?, sentiment_source = ?,
-             topics = ?, urgency = ?, enriched_at = ? WHERE id = ?""",
-        [
-            (
-                e.lang,
-                e.text_sentiment,
-                e.sentiment_label,
-                e.sentiment_source,
-                json.dumps(e.topics, ensure_ascii=False),
-                e.urgency,
-                stamp,
-                row["id"],
-            )
-            for row, e in zip(rows, results, strict=True)
-        ],
+        f"UPDATE signals SET {sets} WHERE id = ?",
+        [[*enriched_values(e, stamp), row["id"]] for row, e in zip(rows, results, strict=True)],
     )
 
 
