@@ -6,13 +6,12 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # test modules import helpers by plain name
 
 from fakeslack import fake_slack_fixture  # noqa: E402,F401
-from support import BASE_TOML, WEB_SECRET, Server, start_server  # noqa: E402
+from support import BASE_TOML, WEB_SECRET, Server, serving  # noqa: E402
 
 from cxbot.config import Settings, load_settings  # noqa: E402
 
@@ -40,7 +39,5 @@ def settings(write_config: Callable[..., Path], env: dict[str, str]) -> Settings
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[Server]:
-    runner, url, app = await start_server(settings)
-    async with aiohttp.ClientSession() as session:
-        yield Server(url, session, settings, app)
-    await runner.cleanup()
+    async with serving(settings) as server:
+        yield server

@@ -5,12 +5,13 @@ Imported by name (`from support import …`): conftest.py puts tests/ on sys.pat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,17 @@ async def start_server(settings: Settings) -> tuple[web.AppRunner, str, web.Appl
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}", app
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Server]:
+    """The real app on a loopback port with a client session; stopped afterwards."""
+    runner, url, app = await start_server(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield Server(url, session, settings, app)
+    finally:
+        await runner.cleanup()
 
 
 def slack_headers(body: str, secret: str = SLACK_SECRET, ts: int | None = None) -> dict[str, str]:

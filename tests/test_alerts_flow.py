@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import FakeSlack, Server, slack_env, slack_headers, start_server
+from support import FakeSlack, Server, serving, slack_env, slack_headers, start_server
 
 from cxbot.config import load_settings
 
@@ -36,10 +36,8 @@ async def slack_server(
     write_config: Callable[[str], Path], fake_slack: FakeSlack
 ) -> AsyncIterator[Server]:
     settings = load_settings(write_config(ALERTS), slack_env(fake_slack))
-    runner, url, app = await start_server(settings)
-    async with aiohttp.ClientSession() as session:
-        yield Server(url, session, settings, app)
-    await runner.cleanup()
+    async with serving(settings) as server:
+        yield server
 
 
 def review(n: int, **extra: Any) -> dict[str, Any]:
@@ -255,14 +253,11 @@ min_count = 3
 
 async def test_spike_alert_once(write_config: Callable[[str], Path], fake_slack: FakeSlack) -> None:
     settings = load_settings(write_config(SPIKES), slack_env(fake_slack))
-    runner, url, app = await start_server(settings)
-    async with aiohttp.ClientSession() as session:
-        server = Server(url, session, settings, app)
+    async with serving(settings) as server:
         for n in range(5):
             assert (await server.post("/webhooks/web", review(n), sign=True))[0] == 200
         await fake_slack.wait_for(lambda: fake_slack.messages["C0001"], timeout=10)
         await until(lambda: all(s == "sent" for _, _, s, _ in outbox(server)))
-    await runner.cleanup()
     [spike] = fake_slack.messages["C0001"]
     assert spike["text"].startswith("Spike: ")
     assert "negative signals for source web" in spike["text"]

@@ -10,10 +10,9 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 from fakeslack import FakeSlack
-from support import Server, slack_env, slack_headers, start_server
+from support import Server, serving, slack_env, slack_headers
 
 from cxbot.config import load_settings
 
@@ -32,10 +31,8 @@ async def cx_server(
     write_config: Callable[[str], Path], fake_slack: FakeSlack
 ) -> AsyncIterator[Server]:
     settings = load_settings(write_config(CONFIG), slack_env(fake_slack))
-    runner, url, app = await start_server(settings)
-    async with aiohttp.ClientSession() as session:
-        yield Server(url, session, settings, app)
-    await runner.cleanup()
+    async with serving(settings) as server:
+        yield server
 
 
 async def slash(

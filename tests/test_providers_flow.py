@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from support import Server, start_server
+from support import Server, serving
 
 from cxbot.config import load_settings
 
@@ -56,10 +55,8 @@ secret_env = "X"
 @pytest.fixture
 async def providers(write_config: Callable[[str], Path]) -> AsyncIterator[Server]:
     settings = load_settings(write_config(CONFIG), {"CXBOT_WEB_SECRET": "w", **SECRETS})
-    runner, url, app = await start_server(settings)
-    async with aiohttp.ClientSession() as session:
-        yield Server(url, session, settings, app)
-    await runner.cleanup()
+    async with serving(settings) as server:
+        yield server
 
 
 def raw(provider: str, name: str) -> bytes:
