@@ -19,7 +19,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,14 +28,9 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from ingest import free_port, wait_up  # this directory's ingest.py
 
 SECRET = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Slack:
@@ -118,14 +112,8 @@ async def main() -> None:
         url = f"http://127.0.0.1:{port}"
         sent: dict[str, float] = {}
         try:
+            await wait_up(url)
             async with aiohttp.ClientSession() as session:
-                for _ in range(300):
-                    try:
-                        async with session.get(url + "/healthz") as r:
-                            if r.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.1)
 
                 async def post(n: int) -> None:
                     raw = json.dumps(

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import io
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ secret_env = "CXBOT_WEB_SECRET"
 [sources.open]
 type = "generic"
 """
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def sign_generic(body: bytes, secret: str = WEB_SECRET) -> str:

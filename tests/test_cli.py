@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support import free_port
 
 CXBOT = [sys.executable, "-m", "cxbot"]
 
@@ -82,12 +82,6 @@ def test_ingest_good_duplicate_and_bad_lines(tmp_path: Path, cli_env: dict[str, 
     ).fetchall()
     conn.close()
     assert got == [("backfill", "r1", "en", "positive", 1), ("backfill", "r2", "en", "negative", 1)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> None:

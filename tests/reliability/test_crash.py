@@ -9,7 +9,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from typing import Any
 
 import aiohttp
 from fakeslack import FakeSlack
-from support import WEB_SECRET, sign_generic
+from support import WEB_SECRET, free_port, sign_generic
 
 N = 200
 HAS_PROC = Path("/proc/self/task").is_dir()  # Linux: child processes can be listed
@@ -36,12 +35,6 @@ channel = "#cx-alerts"
 max_rating = 2
 max_per_window = 1000
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Process:
