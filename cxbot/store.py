@@ -76,6 +76,9 @@ class _Job:
     item: Any = None
     many: bool = False  # fn(db, [item, ...]) -> [result, ...], run with its neighbours
 
+    def run(self, db: Database) -> Any:
+        return self.fn(db, [self.item])[0] if self.many else self.fn(db)
+
     def claim(self) -> bool:
         """False if the caller gave up waiting (cancelled) before the job ran."""
         if self.future is not None:
@@ -231,7 +234,7 @@ class Writer:
                 if group[0].many:
                     outcomes += self._run_many(db, group)
                 else:
-                    outcomes.append(_run_one(db, group[0], lambda job: job.fn(db)))
+                    outcomes.append(_run_one(db, group[0]))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.conn.in_transaction:
@@ -256,7 +259,7 @@ class Writer:
                 pass
             else:
                 return [(job, r, None) for job, r in zip(group, results, strict=True)]
-        return [_run_one(db, job, lambda job: job.fn(db, [job.item])[0]) for job in group]
+        return [_run_one(db, job) for job in group]
 
 
 def _groups(jobs: list[_Job]) -> list[list[_Job]]:
@@ -270,11 +273,11 @@ def _groups(jobs: list[_Job]) -> list[list[_Job]]:
     return groups
 
 
-def _run_one(db: Database, job: _Job, call: Callable[[_Job], Any]) -> Outcome:
+def _run_one(db: Database, job: _Job) -> Outcome:
     """One job in its own savepoint: its failure rolls back its rows only."""
     try:
         with db.atomic():
-            return job, call(job), None
+            return job, job.run(db), None
     except sqlite3.OperationalError as exc:
         if not db.conn.in_transaction:  # disk trouble destroyed the transaction
             raise
