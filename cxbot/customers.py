@@ -64,8 +64,7 @@ class CustomerBatch:
                 db,
                 "SELECT json_group_array(json_array(h.provider, h.handle, c.id, c.email))"
                 " FROM json_each(?) j"
-                " JOIN customer_handles h ON h.provider = json_extract(j.value, '$[0]')"
-                " AND h.handle = json_extract(j.value, '$[1]')"
+                f" JOIN customer_handles h ON h.provider = {item(0)} AND h.handle = {item(1)}"
                 " JOIN customers c ON c.id = h.customer_id",
                 [json.dumps(handles, ensure_ascii=False)],
             ):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .jsonsql import insert_json_rows, json_rows, next_id
+from .jsonsql import insert_json_rows, item, json_rows, next_id
 from .models import Signal, iso_utc
 from .sources.base import ItemError
 
@@ -82,8 +82,7 @@ def _known_ids(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str]
     rows = json_rows(
         db,
         "SELECT json_group_array(json_array(s.source, s.external_id, s.id)) FROM json_each(?) j"
-        " JOIN signals s ON s.source = json_extract(j.value, '$[0]')"
-        " AND s.external_id = json_extract(j.value, '$[1]')",
+        f" JOIN signals s ON s.source = {item(0)} AND s.external_id = {item(1)}",
         [json.dumps(sorted(keys), ensure_ascii=False)],
     )
     return {(source, external_id): signal_id for source, external_id, signal_id in rows}

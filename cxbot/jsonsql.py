@@ -39,9 +39,9 @@ def insert_json_rows(db: Database, table: str, rows: list[dict[str, Any]]) -> No
         else:
             plain.append(values)
     if plain:
-        extracts = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+        extracts = ", ".join(item(i) for i in range(len(columns)))
         db.execute(
-            f"INSERT INTO {table} ({names}) SELECT {extracts} FROM json_each(?)",
+            f"INSERT INTO {table} ({names}) SELECT {extracts} FROM json_each(?) j",
             [json.dumps(plain, ensure_ascii=False)],
         )
 
