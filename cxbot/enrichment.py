@@ -103,8 +103,6 @@ def apply_enrichment(
     jsonsql.py: per-row statements stall on the GIL when the server is busy).
     """
     stamp = iso_utc(now)
-    values = [[row["id"], *enriched_values(e, stamp)] for row, e in zip(rows, results, strict=True)]
-    sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(ENRICHED_COLUMNS))
     # Only rows still pending: one enriched meanwhile (reprocess, a second worker) is not
     # counted twice on its customer's profile.
     updated = set(
@@ -115,13 +113,18 @@ def apply_enrichment(
             [json.dumps([row["id"] for row in rows])],
         )
     )
-    pending_values = [v for v in values if v[0] in updated]
-    if pending_values:
+    fresh = [(row, e) for row, e in zip(rows, results, strict=True) if row["id"] in updated]
+    if fresh:
+        sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(ENRICHED_COLUMNS))
         db.execute(
             f"UPDATE signals SET {sets} FROM json_each(?) j WHERE signals.id = {item(0)}",
-            [json.dumps(pending_values, ensure_ascii=False)],
+            [
+                json.dumps(
+                    [[row["id"], *enriched_values(e, stamp)] for row, e in fresh],
+                    ensure_ascii=False,
+                )
+            ],
         )
-    fresh = [(row, e) for row, e in zip(rows, results, strict=True) if row["id"] in updated]
     customers = CustomerBatch.load(db, [row for row, _ in fresh])
     resolved: list[tuple[int, dict[str, Any], float | None]] = []  # customer, row, sentiment
     done: list[dict[str, Any]] = []
