@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from queries import NOW, generate  # noqa: E402
 
-from cxbot.digest import Scope, build_digest, digest_window, last_complete_week  # noqa: E402
-from cxbot.digest_chart import chart_png  # noqa: E402
-from cxbot.digest_queries import collect  # noqa: E402
-from cxbot.digest_render import render  # noqa: E402
-from cxbot.store import connect  # noqa: E402
+from cxbot.digest.build import Scope, build_digest, digest_window, last_complete_week  # noqa: E402
+from cxbot.digest.chart import chart_png  # noqa: E402
+from cxbot.digest.queries import collect  # noqa: E402
+from cxbot.digest.render import render  # noqa: E402
+from cxbot.store.writer import connect  # noqa: E402
 
 CASES = [
     ("all signals", Scope()),

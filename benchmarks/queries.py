@@ -30,10 +30,10 @@ from sqlite_utils import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cxbot.ask import ask  # noqa: E402
+from cxbot.cx.ask import ask  # noqa: E402
 from cxbot.models import iso_utc  # noqa: E402
-from cxbot.rollup import rebuild_rollup, set_rollup_timezone  # noqa: E402
-from cxbot.store import connect, migrate  # noqa: E402
+from cxbot.store.rollup import rebuild_rollup, set_rollup_timezone  # noqa: E402
+from cxbot.store.writer import connect, migrate  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SPAN = timedelta(days=730)

@@ -1,3 +1,3 @@
-from .cli import main
+from cxbot.cli import main
 
 main()

@@ -11,19 +11,27 @@ from typing import Any
 
 from aiohttp import web
 
-from .alerting import AlertPolicy, decide_alerts
-from .config import Settings
-from .cx import slash_handler
-from .enrichment import EnrichmentWorker
-from .errors import ServiceUnavailable
-from .outbox import OutboxWorker
-from .scheduler import digest_scheduler_ctx
-from .sinks import ConsoleSink, Sink, SlackSink
-from .slackbot import build_bolt, events_route, slack_client
-from .state import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, OUTBOX, SETTINGS, SOURCES, STORE
-from .store import Store, writer_for
-from .web import error_middleware, healthz
-from .webhooks import all_credentials, handshake, receive
+from cxbot.alerts.decide import AlertPolicy, decide_alerts
+from cxbot.config import Settings
+from cxbot.cx.slash import slash_handler
+from cxbot.digest.job import digest_scheduler_ctx
+from cxbot.enrich.worker import EnrichmentWorker
+from cxbot.errors import ServiceUnavailable
+from cxbot.listener.keys import (
+    BODY_LIMIT,
+    CREDENTIALS,
+    NEW_SIGNALS,
+    OUTBOX,
+    SETTINGS,
+    SOURCES,
+    STORE,
+)
+from cxbot.listener.middleware import error_middleware, healthz
+from cxbot.listener.slack import build_bolt, events_route, slack_client
+from cxbot.listener.webhooks import all_credentials, handshake, receive
+from cxbot.outbox.worker import OutboxWorker
+from cxbot.slack.sinks import ConsoleSink, Sink, SlackSink
+from cxbot.store.writer import Store, writer_for
 
 log = logging.getLogger("cxbot")
 

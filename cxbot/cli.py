@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import Settings, load_settings
-from .errors import ConfigError
-from .errors import HTTPError as CxbotHTTPError
+from cxbot.config import Settings, load_settings
+from cxbot.errors import ConfigError
+from cxbot.errors import HTTPError as CxbotHTTPError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +58,7 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the listener, Slack endpoints and scheduler in one process."""
     from aiohttp import web
 
-    from .app import create_app
+    from cxbot.app import create_app
 
     settings = settings_or_exit(config_path)
     setup_logging()
@@ -81,7 +81,7 @@ def db() -> None:
 @config_option
 def db_migrate(config_path: Path | None) -> None:
     """Bring the database schema up to date."""
-    from .store import connect, migrate
+    from cxbot.store.writer import connect, migrate
 
     settings = settings_or_exit(config_path)
     database = connect(settings.db_path)
@@ -113,7 +113,7 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 )
 def ingest(config_path: Path | None, file: Path, source: str) -> None:
     """Backfill from JSON Lines (one generic signal per line); idempotent."""
-    from .ingest import ingest_lines
+    from cxbot.ingest import ingest_lines
 
     settings = settings_or_exit(config_path)
     total = sum(1 for _ in _numbered_lines(file))
@@ -175,7 +175,7 @@ def replay(
     For debugging an integration: the signals are stored (deduplicated as usual), enriched,
     and their alerts owed, to be delivered by `cxbot serve`.
     """
-    from .replay import replay_file
+    from cxbot.replay import replay_file
 
     settings = settings_or_exit(config_path)
     pairs: dict[str, str] = {}
@@ -215,15 +215,15 @@ def digest(
     from datetime import UTC, datetime
     from functools import partial
 
-    from .digest import Scope, WeekError, build_digest, digest_window, last_complete_week
-    from .digest_queries import collect
-    from .digest_render import render_plain
-    from .digest_store import sync_digest_status
-    from .outbox import OutboxWorker
-    from .scheduler import DigestRunner
-    from .sinks import ConsoleSink, Sink, SlackSink
-    from .slackbot import slack_client
-    from .store import Store, connect, writer_for
+    from cxbot.digest.build import Scope, WeekError, build_digest, digest_window, last_complete_week
+    from cxbot.digest.job import DigestRunner
+    from cxbot.digest.queries import collect
+    from cxbot.digest.records import sync_digest_status
+    from cxbot.digest.render import render_plain
+    from cxbot.listener.slack import slack_client
+    from cxbot.outbox.worker import OutboxWorker
+    from cxbot.slack.sinks import ConsoleSink, Sink, SlackSink
+    from cxbot.store.writer import Store, connect, writer_for
 
     settings = settings_or_exit(config_path)
     config = settings.file.digest
@@ -319,8 +319,8 @@ def digest(
 @click.argument("text", nargs=-1)
 def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
     """Answer what `/cx TEXT` answers in Slack, as plain text (try `cxbot ask help`)."""
-    from .cx import answer_sync
-    from .store import connect, writer_for
+    from cxbot.cx.slash import answer_sync
+    from cxbot.store.writer import connect, writer_for
 
     settings = settings_or_exit(config_path)
     writer = writer_for(settings)
@@ -346,8 +346,8 @@ def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
 )
 def reprocess(config_path: Path | None, since: Any) -> None:
     """Re-enrich stored signals after the analyser or the topic taxonomy changed."""
-    from .reprocess import count_reprocessable
-    from .reprocess import reprocess as run_reprocess
+    from cxbot.reprocess import count_reprocessable
+    from cxbot.reprocess import reprocess as run_reprocess
 
     settings = settings_or_exit(config_path)
     day = since.strftime("%Y-%m-%d") if since else None

@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from .digest_config import DigestConfig as DigestConfig  # re-exported; fields: digest_config.py
-from .enrich.settings import EnrichSettings
-from .errors import ConfigError
-from .rules import AlertRule, SpikeRule, VipList
-from .sources import get_provider, option_problems, provider_names
+from cxbot.alerts.rules import AlertRule, SpikeRule, VipList
+from cxbot.digest.config import (
+    DigestConfig as DigestConfig,  # re-exported; fields: digest_config.py
+)
+from cxbot.enrich.settings import EnrichSettings
+from cxbot.errors import ConfigError
+from cxbot.sources import get_provider, option_problems, provider_names
 
 DEFAULT_CONFIG = Path("config/cxbot.toml")
 SLACK_API_DEFAULT = "https://slack.com/api/"

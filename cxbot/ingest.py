@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from .config import Settings
-from .errors import BadRequest
-from .intake import DeliveryRecord, store_delivery
-from .models import Signal, iso_utc
-from .sources.base import decode_json, describe_validation
-from .sources.generic import signal_from_generic
-from .store import Writer, writer_for
+from cxbot.config import Settings
+from cxbot.errors import BadRequest
+from cxbot.models import Signal, iso_utc
+from cxbot.sources.fields import decode_json, describe_validation
+from cxbot.sources.generic import signal_from_generic
+from cxbot.store.intake import DeliveryRecord, store_delivery
+from cxbot.store.writer import Writer, writer_for
 
 CHUNK = 500
 
@@ -91,6 +91,6 @@ def _flush(
 
 def enrich_pending(settings: Settings) -> int:
     """Enrich every stored signal that is not yet enriched; returns how many."""
-    from .enrichment import enrich_all_pending
+    from cxbot.enrich.worker import enrich_all_pending
 
     return enrich_all_pending(settings)

@@ -8,16 +8,16 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from .alerting import decide_alerts
-from .app import alert_policy
-from .config import Settings
-from .enrichment import enrich_all_pending
-from .errors import NotFound
-from .intake import store_delivery
-from .sources import get_provider
-from .sources.base import Delivery
-from .store import writer_for
-from .webhooks import answer, check_and_parse, credentials_for, record_for
+from cxbot.alerts.decide import decide_alerts
+from cxbot.app import alert_policy
+from cxbot.config import Settings
+from cxbot.enrich.worker import enrich_all_pending
+from cxbot.errors import NotFound
+from cxbot.listener.webhooks import answer, check_and_parse, credentials_for, record_for
+from cxbot.sources import get_provider
+from cxbot.sources.base import Delivery
+from cxbot.store.intake import store_delivery
+from cxbot.store.writer import writer_for
 
 
 def replay_file(

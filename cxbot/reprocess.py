@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .config import Settings
-from .enrich import Enrichment
-from .enrichment import _COLUMNS, BATCH, ENRICHED_COLUMNS, build_enricher, enriched_values
-from .models import iso_utc
+from cxbot.config import Settings
+from cxbot.enrich import Enrichment
+from cxbot.enrich.worker import _COLUMNS, BATCH, ENRICHED_COLUMNS, build_enricher, enriched_values
+from cxbot.models import iso_utc
 
 
 def _restamp(
@@ -45,7 +45,7 @@ def reprocess(
     """Re-enrich stored signals (created at or after `since`, ISO date) after the analyser or the
     taxonomy changed. Enriched signals only: pending ones are the worker's. Alerts are not
     decided again: these signals are not news."""
-    from .store import connect, writer_for
+    from cxbot.store.writer import connect, writer_for
 
     enricher = build_enricher(settings)
     writer = writer_for(settings)
@@ -79,7 +79,7 @@ def reprocess(
 
 
 def count_reprocessable(settings: Settings, since: str | None) -> int:
-    from .store import connect
+    from cxbot.store.writer import connect
 
     reader = connect(settings.db_path, readonly=True)
     try:

@@ -10,7 +10,8 @@ from fakeslack import validate_message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cxbot.blocks import (
+from cxbot.alerts.rules import AlertRule
+from cxbot.slack.blocks import (
     AlertView,
     alert_message,
     console_text,
@@ -19,8 +20,7 @@ from cxbot.blocks import (
     spike_message,
     trim,
 )
-from cxbot.rules import AlertRule
-from cxbot.slacktext import safe_url, to_plain
+from cxbot.slack.text import safe_url, to_plain
 
 ROW: dict[str, Any] = {
     "id": 42,

@@ -14,15 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from cxbot.answers import MAX_BLOCKS, MAX_SECTION, Answer, build
-from cxbot.ask import Write, ask
-from cxbot.commands import Command, CommandError, parse_command, parse_duration
+from cxbot.alerts.mutes import list_mutes
+from cxbot.alerts.rules import AlertRule, SpikeRule
+from cxbot.cx.ask import Write, ask
+from cxbot.cx.grammar import Command, CommandError, parse_command, parse_duration
 from cxbot.models import iso_utc
-from cxbot.mutes import list_mutes
 from cxbot.periods import parse_period
-from cxbot.rollup import Filters
-from cxbot.rules import AlertRule, SpikeRule
-from cxbot.store import connect, migrate
+from cxbot.slack.fmt import MAX_BLOCKS, MAX_SECTION, Answer, build
+from cxbot.store.rollup import Filters
+from cxbot.store.writer import connect, migrate
 
 IST = ZoneInfo("Europe/Istanbul")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -423,7 +423,7 @@ def test_alerts_lists_rules(filled: Database) -> None:
 
 
 def test_help_for_every_verb(filled: Database) -> None:
-    from cxbot.commands import USAGE, VERBS
+    from cxbot.cx.grammar import USAGE, VERBS
 
     assert set(USAGE) == set(VERBS)
     for verb in VERBS:
@@ -432,7 +432,7 @@ def test_help_for_every_verb(filled: Database) -> None:
 
 
 def test_every_verb_is_documented() -> None:
-    from cxbot.commands import VERBS
+    from cxbot.cx.grammar import VERBS
 
     doc = (Path(__file__).parent.parent / "docs" / "commands.md").read_text(encoding="utf-8")
     for verb in VERBS:

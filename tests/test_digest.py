@@ -20,7 +20,7 @@ from fakeslack import validate_message
 from pydantic import ValidationError
 from sqlite_utils import Database
 
-from cxbot.digest import (
+from cxbot.digest.build import (
     DigestData,
     Scope,
     WeekError,
@@ -32,13 +32,13 @@ from cxbot.digest import (
     week_bounds,
     week_of,
 )
-from cxbot.digest_chart import chart_name, chart_png
-from cxbot.digest_config import DigestConfig, parse_schedule
-from cxbot.digest_queries import collect, digest_preview
-from cxbot.digest_render import duration, render, render_plain
+from cxbot.digest.chart import chart_name, chart_png
+from cxbot.digest.config import DigestConfig, parse_schedule
+from cxbot.digest.queries import collect, digest_preview
+from cxbot.digest.render import duration, render, render_plain
 from cxbot.metrics import Counts
-from cxbot.rollup import set_rollup_timezone
-from cxbot.store import connect, migrate
+from cxbot.store.rollup import set_rollup_timezone
+from cxbot.store.writer import connect, migrate
 
 IST = ZoneInfo("Europe/Istanbul")
 NY = ZoneInfo("America/New_York")
@@ -301,7 +301,7 @@ def test_chart_is_a_png_and_the_digest_does_without_matplotlib(
     png = chart_png(d)
     assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
 
-    import cxbot.digest_chart as chart
+    import cxbot.digest.chart as chart
 
     def missing(name: str) -> None:
         raise ImportError(name)
@@ -334,7 +334,7 @@ def test_durations() -> None:
 
 
 def test_digest_rows_are_written_once_and_follow_the_outbox(db: Database) -> None:
-    from cxbot.digest_store import enqueue_digest, record_skipped, sync_digest_status
+    from cxbot.digest.records import enqueue_digest, record_skipped, sync_digest_status
 
     message = {"message": {"text": "t", "blocks": None}, "chart": None}
     assert enqueue_digest(db, "2026-W47", "#cx-weekly", message, "t", MONDAY_9)

@@ -27,8 +27,8 @@ from support import slack_env
 
 from cxbot.app import create_app
 from cxbot.config import Settings, load_settings
-from cxbot.scheduler import DIGEST_CLOCK, DIGESTS, JOB_ID, SCHEDULER, DigestRunner
-from cxbot.store import Store, connect, migrate
+from cxbot.digest.job import DIGEST_CLOCK, DIGESTS, JOB_ID, SCHEDULER, DigestRunner
+from cxbot.store.writer import Store, connect, migrate
 
 DIGEST = """
 [digest]

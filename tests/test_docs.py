@@ -8,8 +8,8 @@ import click
 from pydantic import BaseModel
 
 from cxbot.cli import main
-from cxbot.commands import VERBS
 from cxbot.config import FileConfig
+from cxbot.cx.grammar import VERBS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from cxbot.enrich import Enrichment
-from cxbot.enrichment import apply_enrichment, pending
-from cxbot.intake import DeliveryRecord, store_deliveries
+from cxbot.enrich.worker import apply_enrichment, pending
 from cxbot.models import Author, Signal
-from cxbot.store import Writer, connect
+from cxbot.store.intake import DeliveryRecord, store_deliveries
+from cxbot.store.writer import Writer, connect
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

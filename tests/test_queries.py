@@ -13,12 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlite_utils import Database
 
-from cxbot.metrics import COUNT_FIELDS, METRICS, Counts
-from cxbot.models import iso_utc
-from cxbot.mutes import list_mutes, mute_rule, unmute_rule
-from cxbot.periods import Window, day_start
-from cxbot.profiles import customer_profile
-from cxbot.queries import (
+from cxbot.alerts.mutes import list_mutes, mute_rule, unmute_rule
+from cxbot.cx.profiles import customer_profile
+from cxbot.cx.queries import (
     TopicStats,
     fts_query,
     known_topics,
@@ -29,7 +26,10 @@ from cxbot.queries import (
     topic_list,
     topic_stats,
 )
-from cxbot.rollup import (
+from cxbot.metrics import COUNT_FIELDS, METRICS, Counts
+from cxbot.models import iso_utc
+from cxbot.periods import Window, day_start
+from cxbot.store.rollup import (
     Filters,
     id_bounds,
     plan,
@@ -38,7 +38,7 @@ from cxbot.rollup import (
     set_rollup_timezone,
     window_counts,
 )
-from cxbot.store import connect, migrate
+from cxbot.store.writer import connect, migrate
 
 NY = ZoneInfo("America/New_York")
 IST = ZoneInfo("Europe/Istanbul")

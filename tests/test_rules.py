@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cxbot.rules import (
+from cxbot.alerts.actions import next_status
+from cxbot.alerts.rules import (
     AlertRule,
     Facts,
     SpikeRule,
@@ -13,7 +14,6 @@ from cxbot.rules import (
     has_keyword,
     spike_detected,
 )
-from cxbot.statuses import next_status
 
 BAD_REVIEW = AlertRule(name="bad-review", channel="#cx-alerts", kinds=["review"], max_rating=2)
 ANGRY = AlertRule(

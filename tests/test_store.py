@@ -12,9 +12,9 @@ import pytest
 from sqlite_utils import Database
 
 from cxbot.errors import ServiceUnavailable
-from cxbot.intake import DeliveryRecord, signal_row, store_deliveries, store_delivery
 from cxbot.models import Author, Signal
-from cxbot.store import Writer, connect
+from cxbot.store.intake import DeliveryRecord, signal_row, store_deliveries, store_delivery
+from cxbot.store.writer import Writer, connect
 
 GATE = threading.Event()  # holds the writer busy so the next jobs queue up behind it
 HELD = threading.Event()  # set once the writer is inside `hold`

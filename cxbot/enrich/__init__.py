@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analysers import build_analyser
-from .labels import UNSCORED, final_label, text_label
-from .language import NO_LANGUAGE, LanguageDetector
-from .settings import EnrichSettings
-from .textnorm import fold
-from .topics import Taxonomy
-from .urgency import urgency_level
+from cxbot.enrich.analysers import build_analyser
+from cxbot.enrich.labels import UNSCORED, final_label, text_label
+from cxbot.enrich.language import NO_LANGUAGE, LanguageDetector
+from cxbot.enrich.settings import EnrichSettings
+from cxbot.enrich.textnorm import fold
+from cxbot.enrich.topics import Taxonomy
+from cxbot.enrich.urgency import urgency_level
 
 __all__ = ["EnrichSettings", "Enricher", "Enrichment"]
 

@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .textnorm import fold
+from cxbot.enrich.textnorm import fold
 
 _VOWELS = "aeiou"
 # A keyword of this many letters or more also matches longer words in suffixing languages.

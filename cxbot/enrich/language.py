@@ -21,8 +21,8 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConfigError
-from .textnorm import dominant_script, without_handles_and_links
+from cxbot.enrich.textnorm import dominant_script, without_handles_and_links
+from cxbot.errors import ConfigError
 
 # Internal marker for text with no letters at all (emoji, emoticons, digits): ISO 639-2 "no
 # linguistic content". Analysers that read emoji (VADER) may score it; it is reported as None.

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .keywords import KeywordIndex, parse_keyword
+from cxbot.enrich.keywords import KeywordIndex, parse_keyword
+from cxbot.errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9_]+$")
 _LANG = re.compile(r"^[a-z]{2}$")

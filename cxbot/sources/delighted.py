@@ -33,21 +33,11 @@ from pydantic import (
     ValidationError,
 )
 
-from ..errors import BadRequest, ConfigError, Unauthorized
-from ..models import SCORE_RANGES, Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    decode_json,
-    describe_validation,
-    hmac_digest,
-    require_header,
-    require_object,
-    require_secret,
-    signature_matches,
-)
+from cxbot.errors import BadRequest, ConfigError, Unauthorized
+from cxbot.models import SCORE_RANGES, Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, describe_validation, require_object
+from cxbot.sources.signing import hmac_digest, require_header, require_secret, signature_matches
 
 SIGNATURE_HEADER = "x-delighted-webhook-signature"
 SURVEY_TYPES = ("nps", "csat", "ces", "stars", "other")
@@ -248,4 +238,6 @@ def parse(delivery: Delivery, creds: Credentials) -> Parsed:
     )
 
 
-PROVIDER = Provider(name="delighted", parse=parse, verify=verify, auth="secret")
+PROVIDER = Provider(
+    name="delighted", parse=parse, verify=verify, auth="secret", check_options=check_options
+)

@@ -32,23 +32,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BadRequest, Unauthorized
-from ..models import SCORE_RANGES, Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import SCORE_RANGES, Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, dig, parse_items
+from cxbot.sources.signing import (
     b64,
-    decode_json,
-    dig,
     hmac_digest,
-    parse_items,
     require_header,
     require_secret,
     signature_matches,
 )
-from .survey_options import SCALES, check_survey_options, score_fields, text_fields
+from cxbot.sources.survey_options import SCALES, check_survey_options, score_fields, text_fields
 
 MAX_BATCH = 1000
 TEST_EVENT = "testEndpoint"
@@ -277,4 +272,6 @@ def parse(delivery: Delivery, creds: Credentials) -> Parsed:
     return parsed
 
 
-PROVIDER = Provider(name="formbricks", parse=parse, verify=verify, auth="secret")
+PROVIDER = Provider(
+    name="formbricks", parse=parse, verify=verify, auth="secret", check_options=check_options
+)

@@ -18,22 +18,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ..errors import BadRequest
-from ..models import Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    check_shared_token,
-    clip,
-    decode_json,
-    html_to_text,
-    id_at,
-    parse_items,
-    require_object,
-    text_at,
-)
+from cxbot.errors import BadRequest
+from cxbot.models import Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import clip, decode_json, id_at, parse_items, require_object, text_at
+from cxbot.sources.html import html_to_text
+from cxbot.sources.signing import check_shared_token
 
 WRAPPER = "freshdesk_webhook"
 

@@ -17,28 +17,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    HandshakeReply,
-    Parsed,
-    Provider,
-    b64,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Author, Signal
+from cxbot.sources.base import Credentials, Delivery, HandshakeReply, Parsed, Provider
+from cxbot.sources.fields import (
     clip,
     decode_json,
     dig,
-    hmac_digest,
-    html_to_text,
     id_at,
     parse_items,
     parse_time,
-    require_header,
     require_object,
+    text_at,
+)
+from cxbot.sources.html import html_to_text
+from cxbot.sources.signing import (
+    b64,
+    hmac_digest,
+    require_header,
     require_secret,
     signature_matches,
-    text_at,
 )
 
 SIGNATURE = "X-Front-Signature"

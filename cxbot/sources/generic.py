@@ -9,19 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    decode_json,
-    hmac_digest,
-    parse_items,
-    require_secret,
-    signature_matches,
-)
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, parse_items
+from cxbot.sources.signing import hmac_digest, require_secret, signature_matches
 
 MAX_BATCH = 1000
 

@@ -14,27 +14,21 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import (
     clip,
     decode_json,
     dig,
-    hmac_digest,
-    html_to_text,
     id_at,
     parse_items,
     parse_time,
-    require_header,
     require_object,
-    require_secret,
-    signature_matches,
     text_at,
 )
+from cxbot.sources.html import html_to_text
+from cxbot.sources.signing import hmac_digest, require_header, require_secret, signature_matches
 
 SIGNATURE = "X-Hub-Signature"
 CUSTOMER_TYPES = frozenset({"user", "lead", "contact"})

@@ -32,20 +32,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import BadRequest, ConfigError, Unauthorized
-from ..models import KINDS, SCORE_RANGES, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    check_shared_token,
-    decode_json,
-    dig,
-    parse_items,
-    require_object,
-)
-from .generic import verify as verify_cxbot_signature
+from cxbot.errors import BadRequest, ConfigError, Unauthorized
+from cxbot.models import KINDS, SCORE_RANGES, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, dig, parse_items, require_object
+from cxbot.sources.generic import verify as verify_cxbot_signature
+from cxbot.sources.signing import check_shared_token
 
 MAX_BATCH = 1000
 SIGNAL_KEYS = (
@@ -385,4 +377,6 @@ def verify(delivery: Delivery, creds: Credentials) -> None:
         )
 
 
-PROVIDER = Provider(name="mapped", parse=parse, verify=verify, auth=None)
+PROVIDER = Provider(
+    name="mapped", parse=parse, verify=verify, auth=None, check_options=check_options
+)

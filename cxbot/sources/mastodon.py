@@ -24,21 +24,11 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    decode_json,
-    hmac_digest,
-    parse_items,
-    require_header,
-    require_object,
-    require_secret,
-    signature_matches,
-)
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, parse_items, require_object
+from cxbot.sources.signing import hmac_digest, require_header, require_secret, signature_matches
 
 SIGNATURE_HEADER = "x-hub-signature"
 # Status webhooks fire for every local status, direct messages between members included;

@@ -18,23 +18,11 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Signal
-from .base import (
-    Credentials,
-    Delivery,
-    HandshakeReply,
-    ItemError,
-    Parsed,
-    Provider,
-    decode_json,
-    hmac_digest,
-    parse_items,
-    require_header,
-    require_object,
-    require_secret,
-    signature_matches,
-)
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Signal
+from cxbot.sources.base import Credentials, Delivery, HandshakeReply, ItemError, Parsed, Provider
+from cxbot.sources.fields import decode_json, parse_items, require_object
+from cxbot.sources.signing import hmac_digest, require_header, require_secret, signature_matches
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 FACEBOOK_URL = "https://www.facebook.com/{id}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
+from cxbot.errors import ConfigError
 
 SCALES = ("nps", "csat", "ces", "rating")  # also the order in which a signal's score is picked
 OPTIONS = ("score_fields", "text_fields")

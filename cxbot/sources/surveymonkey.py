@@ -25,20 +25,14 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Signal
-from .base import (
-    Credentials,
-    Delivery,
-    HandshakeReply,
-    Parsed,
-    Provider,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Signal
+from cxbot.sources.base import Credentials, Delivery, HandshakeReply, Parsed, Provider
+from cxbot.sources.fields import decode_json, describe_validation, require_object
+from cxbot.sources.signing import (
     b64,
-    decode_json,
-    describe_validation,
     hmac_digest,
     require_header,
-    require_object,
     require_secret,
     signature_matches,
 )
@@ -173,5 +167,10 @@ def parse(delivery: Delivery, creds: Credentials) -> Parsed:
 
 
 PROVIDER = Provider(
-    name="surveymonkey", parse=parse, verify=verify, handshake=handshake, auth="secret"
+    name="surveymonkey",
+    parse=parse,
+    verify=verify,
+    handshake=handshake,
+    auth="secret",
+    check_options=check_options,
 )

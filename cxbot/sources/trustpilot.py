@@ -14,18 +14,11 @@ import hashlib
 import json
 from typing import Any
 
-from ..errors import BadRequest
-from ..models import Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    check_shared_token,
-    decode_json,
-    parse_items,
-    require_object,
-)
+from cxbot.errors import BadRequest
+from cxbot.models import Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, parse_items, require_object
+from cxbot.sources.signing import check_shared_token
 
 CREATED = "service-review-created"
 UPDATED = "service-review-updated"

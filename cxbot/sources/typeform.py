@@ -24,23 +24,18 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import BadRequest, Unauthorized
-from ..models import SCORE_RANGES, Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import SCORE_RANGES, Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import decode_json, describe_validation, require_object
+from cxbot.sources.signing import (
     b64,
-    decode_json,
-    describe_validation,
     hmac_digest,
     require_header,
-    require_object,
     require_secret,
     signature_matches,
 )
-from .survey_options import SCALES, check_survey_options, score_fields, text_fields
+from cxbot.sources.survey_options import SCALES, check_survey_options, score_fields, text_fields
 
 SIGNATURE_HEADER = "typeform-signature"
 RESULTS_URL = "https://admin.typeform.com/form/{form_id}/results"
@@ -281,4 +276,6 @@ def parse(delivery: Delivery, creds: Credentials) -> Parsed:
     )
 
 
-PROVIDER = Provider(name="typeform", parse=parse, verify=verify, auth="secret")
+PROVIDER = Provider(
+    name="typeform", parse=parse, verify=verify, auth="secret", check_options=check_options
+)

@@ -19,20 +19,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Signal
-from .base import (
-    Credentials,
-    Delivery,
-    HandshakeReply,
-    Parsed,
-    Provider,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Signal
+from cxbot.sources.base import Credentials, Delivery, HandshakeReply, Parsed, Provider
+from cxbot.sources.fields import decode_json, parse_items, require_object
+from cxbot.sources.signing import (
     b64,
-    decode_json,
     hmac_digest,
-    parse_items,
     require_header,
-    require_object,
     require_secret,
     signature_matches,
 )

@@ -16,26 +16,25 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BadRequest, Unauthorized
-from ..models import Author, Signal
-from .base import (
-    Credentials,
-    Delivery,
-    Parsed,
-    Provider,
-    b64,
+from cxbot.errors import BadRequest, Unauthorized
+from cxbot.models import Author, Signal
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.sources.fields import (
     clip,
     decode_json,
     dig,
-    hmac_digest,
     id_at,
     parse_items,
     parse_time,
-    require_header,
     require_object,
+    text_at,
+)
+from cxbot.sources.signing import (
+    b64,
+    hmac_digest,
+    require_header,
     require_secret,
     signature_matches,
-    text_at,
 )
 
 SIGNATURE = "X-Zendesk-Webhook-Signature"
@@ -340,4 +339,6 @@ def parse(delivery: Delivery, creds: Credentials) -> Parsed:
     )
 
 
-PROVIDER = Provider(name="zendesk", parse=parse, verify=verify, auth="secret")
+PROVIDER = Provider(
+    name="zendesk", parse=parse, verify=verify, auth="secret", check_options=check_options
+)

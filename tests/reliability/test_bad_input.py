@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import WEB_SECRET, sign_generic, start_server
 
-from cxbot.commands import CommandError, parse_command
 from cxbot.config import load_settings
+from cxbot.cx.grammar import CommandError, parse_command
 
 ZD_SECRET = "zendesk-secret"
 CONFIG = """

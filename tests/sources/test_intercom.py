@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import intercom
-from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed, html_to_text, parse_time
+from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed
+from cxbot.sources.fields import parse_time
+from cxbot.sources.html import html_to_text
 from cxbot.sources.intercom import verify
 
 PAYLOADS = Path(__file__).parent.parent / "payloads" / "intercom"

@@ -61,7 +61,7 @@ def test_good_signature_with_configured_api_key() -> None:
 
 def test_api_key_env_is_resolved_by_the_config(tmp_path: Path) -> None:
     from cxbot.config import load_settings
-    from cxbot.webhooks import credentials_for
+    from cxbot.listener.webhooks import credentials_for
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed, check_shared_token
+from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed
+from cxbot.sources.signing import check_shared_token
 from cxbot.sources.trustpilot import PROVIDER, parse
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "trustpilot"

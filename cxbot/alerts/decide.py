@@ -1,0 +1,231 @@
+"""Deciding alerts, inside the enrichment's write job: rules → outbox rows in one transaction.
+
+An alert is owed the moment its row is committed; outbox.py delivers it. Each row has a
+`dedup_key` (UNIQUE), so deciding twice for the same signal, channel or window writes nothing
+twice. Held alerts (over a rule's throttle) are not sent one by one: they hang off one roll-up
+row that is delivered when the window closes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from cxbot.alerts.rules import AlertRule, Facts, SpikeRule, VipList, alerts_for, spike_detected
+from cxbot.models import iso_utc
+
+THREAD_HORIZON = timedelta(
+    days=7
+)  # a customer's next signal within this joins the first alert's thread
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    rules: Sequence[AlertRule]
+    spikes: Sequence[SpikeRule]
+    vip: VipList
+
+
+def facts_of(row: dict[str, Any], vip: VipList) -> Facts:
+    topics = row.get("topics") or []
+    if isinstance(topics, str):
+        topics = json.loads(topics)
+    return Facts(
+        source=row["source"],
+        kind=row["kind"],
+        text=row.get("text"),
+        title=row.get("title"),
+        rating=row.get("rating"),
+        score=row.get("score"),
+        score_type=row.get("score_type"),
+        lang=row.get("lang"),
+        sentiment=row.get("sentiment"),
+        sentiment_label=row.get("sentiment_label"),
+        topics=tuple(topics),
+        urgency=row.get("urgency") or 0,
+        vip=vip.contains(row.get("author_email")),
+    )
+
+
+def active_mutes(db: Database, now: datetime) -> set[str]:
+    return {r[0] for r in db.execute("SELECT rule FROM mutes WHERE until > ?", [iso_utc(now)])}
+
+
+def _insert(db: Database, **row: Any) -> int | None:
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    cur = db.conn.execute(
+        f"INSERT INTO outbox ({cols}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING",
+        tuple(row.values()),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+def _thread_parent(db: Database, row: dict[str, Any], channel: str, now: datetime) -> int | None:
+    """The first alert in this channel for the same ticket, else for the same customer."""
+    since = iso_utc(now - THREAD_HORIZON)
+    if row.get("thread_key"):
+        found = db.execute(
+            "SELECT o.id FROM outbox o JOIN signals s ON s.id = o.signal_id"
+            " WHERE o.kind = 'alert' AND o.channel = ? AND o.thread_of IS NULL"
+            " AND o.status IN ('pending', 'sending', 'sent') AND o.created_at >= ?"
+            " AND s.source = ? AND s.thread_key = ? ORDER BY o.id LIMIT 1",
+            [channel, since, row["source"], row["thread_key"]],
+        ).fetchone()
+        if found:
+            return int(found[0])
+    if row.get("customer_id") is not None:
+        found = db.execute(
+            "SELECT o.id FROM outbox o JOIN signals s ON s.id = o.signal_id"
+            " WHERE o.kind = 'alert' AND o.channel = ? AND o.thread_of IS NULL"
+            " AND o.status IN ('pending', 'sending', 'sent') AND o.created_at >= ?"
+            " AND s.customer_id = ? AND s.id != ? ORDER BY o.id LIMIT 1",
+            [channel, since, row["customer_id"], row["id"]],
+        ).fetchone()
+        if found:
+            return int(found[0])
+    return None
+
+
+def _sent_in_window(db: Database, rule: AlertRule, channel: str, now: datetime) -> int:
+    since = iso_utc(now - timedelta(minutes=rule.window_minutes))
+    return int(
+        db.execute(
+            "SELECT count(*) FROM outbox WHERE kind = 'alert' AND rule = ? AND channel = ?"
+            " AND status != 'held' AND created_at >= ?",
+            [rule.name, channel, since],
+        ).fetchone()[0]
+    )
+
+
+def _rollup_for(db: Database, rule: AlertRule, channel: str, now: datetime) -> int:
+    """The roll-up row of the current window, created on first need, due at the window's end."""
+    window = timedelta(minutes=rule.window_minutes)
+    bucket = int(now.timestamp() // window.total_seconds())
+    key = f"rollup:{rule.name}:{channel}:{bucket}"
+    due = datetime.fromtimestamp((bucket + 1) * window.total_seconds(), now.tzinfo)
+    _insert(
+        db,
+        kind="rollup",
+        dedup_key=key,
+        channel=channel,
+        rule=rule.name,
+        rules=json.dumps([rule.name]),
+        status="pending",
+        next_attempt_at=iso_utc(due),
+        created_at=iso_utc(now),
+        payload=json.dumps({"window_minutes": rule.window_minutes}),
+    )
+    return int(db.execute("SELECT id FROM outbox WHERE dedup_key = ?", [key]).fetchone()[0])
+
+
+def decide_alerts(
+    db: Database, rows: Sequence[dict[str, Any]], now: datetime, policy: AlertPolicy
+) -> list[int]:
+    """Write the alerts these freshly enriched signals need; returns the new outbox ids."""
+    if not policy.rules and not policy.spikes:
+        return []
+    muted = active_mutes(db, now)
+    by_name = {r.name: r for r in policy.rules}
+    created: list[int] = []
+    for row in rows:
+        for channel, names in alerts_for(facts_of(row, policy.vip), policy.rules, muted).items():
+            lead = by_name[names[0]]  # throttling counts against the first matching rule
+            held = _sent_in_window(db, lead, channel, now) >= lead.max_per_window
+            new_id = _insert(
+                db,
+                kind="alert",
+                dedup_key=f"alert:{row['id']}:{channel}",
+                channel=channel,
+                signal_id=row["id"],
+                rule=lead.name,
+                rules=json.dumps(names),
+                status="held" if held else "pending",
+                rollup_id=_rollup_for(db, lead, channel, now) if held else None,
+                thread_of=None if held else _thread_parent(db, row, channel, now),
+                next_attempt_at=iso_utc(now),
+                created_at=iso_utc(now),
+            )
+            if new_id is not None and not held:
+                created.append(new_id)
+    created.extend(_decide_spikes(db, rows, now, policy.spikes, muted))
+    return created
+
+
+def _negative_count(db: Database, rule: SpikeRule, key: str, start: datetime, end: datetime) -> int:
+    where = (
+        "source = ?"
+        if rule.by == "source"
+        else ("EXISTS (SELECT 1 FROM json_each(signals.topics) WHERE value = ?)")
+    )
+    return int(
+        db.execute(
+            f"SELECT count(*) FROM signals WHERE created_at >= ? AND created_at < ?"
+            f" AND sentiment_label = 'negative' AND {where}",
+            [iso_utc(start), iso_utc(end), key],
+        ).fetchone()[0]
+    )
+
+
+def _decide_spikes(
+    db: Database,
+    rows: Sequence[dict[str, Any]],
+    now: datetime,
+    spikes: Sequence[SpikeRule],
+    muted: set[str],
+) -> list[int]:
+    created: list[int] = []
+    negatives = [r for r in rows if r.get("sentiment_label") == "negative"]
+    for rule in spikes:
+        if rule.name in muted or not negatives:
+            continue
+        keys = (
+            {r["source"] for r in negatives}
+            if rule.by == "source"
+            else {t for r in negatives for t in (r.get("topics") or [])}
+        )
+        window = timedelta(minutes=rule.window_minutes)
+        # One alert per spike and window: the bucket is in the key, so a spike that lasts is
+        # reported again at most once per window length.
+        bucket = int(now.timestamp() // window.total_seconds())
+        for key in sorted(keys):
+            dedup = f"spike:{rule.name}:{key}:{bucket}"
+            if db.execute("SELECT 1 FROM outbox WHERE dedup_key = ?", [dedup]).fetchone():
+                continue
+            recent = _negative_count(db, rule, key, now - window, now + timedelta(seconds=1))
+            baseline = [
+                _negative_count(
+                    db, rule, key, now - timedelta(days=d) - window, now - timedelta(days=d)
+                )
+                for d in range(1, rule.baseline_days + 1)
+            ]
+            if not spike_detected(recent, baseline, rule):
+                continue
+            new_id = _insert(
+                db,
+                kind="spike",
+                dedup_key=dedup,
+                channel=rule.channel,
+                rule=rule.name,
+                rules=json.dumps([rule.name]),
+                status="pending",
+                payload=json.dumps(
+                    {
+                        "by": rule.by,
+                        "key": key,
+                        "recent": recent,
+                        "baseline": sum(baseline) / len(baseline),
+                        "window_minutes": rule.window_minutes,
+                    }
+                ),
+                next_attempt_at=iso_utc(now),
+                created_at=iso_utc(now),
+            )
+            if new_id is not None:
+                created.append(new_id)
+    return created

@@ -1,0 +1,288 @@
+"""Read functions behind `/cx`: `fn(db, ...)` returning plain dataclasses for answers.py.
+
+They run on the reader thread. Metrics come from the daily rollup (rollup.py); lists of signals
+come from indexes that stop after `limit` rows, so none of them scans a period's signals.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from cxbot.metrics import Counts
+from cxbot.models import iso_utc
+from cxbot.periods import Window
+from cxbot.store.rollup import (
+    SEVERITY,
+    Filters,
+    id_bounds,
+    plan,
+    raw_where,
+    rollup_source,
+    rollup_timezone,
+    window_counts,
+)
+
+# --- metrics over windows ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    window: Window
+    previous: Window | None
+    current: Counts
+    before: Counts | None
+    buckets: tuple[Window, ...] = ()
+    trend: tuple[Counts, ...] = ()  # one per bucket
+
+
+def stats(
+    db: Database,
+    window: Window,
+    previous: Window | None,
+    filters: Filters,
+    buckets: Sequence[Window] = (),
+) -> Stats:
+    """Counts for the window, the previous one and each trend bucket, in one rollup read."""
+    windows = [(window.start, window.end)]
+    if previous is not None:
+        windows.append((previous.start, previous.end))
+    windows.extend((b.start, b.end) for b in buckets)
+    counts = window_counts(db, windows, filters)
+    before = counts[1] if previous is not None else None
+    trend = tuple(counts[2 if previous is not None else 1 :])
+    return Stats(window, previous, counts[0], before, tuple(buckets), trend)
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    """Mentions of a topic (and how many were negative) in the period and the one before."""
+
+    topic: str
+    n: int
+    negative: int
+    before_n: int = 0
+    before_negative: int = 0
+
+
+def known_topics(db: Database, limit: int = 500) -> list[str]:
+    """Distinct topics, by seeking the rollup's primary key topic by topic (no scan)."""
+    found: list[str] = []
+    last = ""
+    while len(found) < limit:
+        row = db.execute(
+            "SELECT topic FROM daily_rollup WHERE topic > ? ORDER BY topic LIMIT 1", [last]
+        ).fetchone()
+        if row is None:
+            break
+        last = row[0]
+        found.append(last)
+    return found
+
+
+def topic_stats(
+    db: Database, window: Window, previous: Window | None, filters: Filters
+) -> list[TopicStats]:
+    """Every topic's mentions in the window and the previous one, most mentioned first."""
+    topics = [t for t in known_topics(db) if filters.topic in (None, t)]
+    if not topics:
+        return []
+    tz = rollup_timezone(db)
+    edges: dict[tuple[datetime, datetime], dict[str, tuple[int, int]]] = {}
+    sides: list[dict[str, list[int]]] = []
+    for w in [window] + ([previous] if previous is not None else []):
+        p = plan(w.start, w.end, tz)
+        acc = {t: [0, 0] for t in topics}
+        if p.days is not None:
+            table, where, params = rollup_source(filters)
+            marks = ", ".join("?" for _ in topics)
+            where = where.replace("topic = ?", f"topic IN ({marks})", 1)
+            for topic, n, negative in db.execute(
+                f"SELECT topic, sum(n), sum(negative) FROM {table} WHERE {where}"
+                " AND day >= ? AND day <= ? GROUP BY topic",
+                [*topics, *params[1:], p.days[0].isoformat(), p.days[1].isoformat()],
+            ).fetchall():
+                acc[topic] = [n or 0, negative or 0]
+        for a, b, sign in p.raws:
+            if (a, b) not in edges:  # the boundary the two periods share is read once
+                edges[a, b] = _raw_topic_counts(db, a, b, filters)
+            for topic, (n, negative) in edges[a, b].items():
+                if topic in acc:
+                    acc[topic][0] += sign * n
+                    acc[topic][1] += sign * negative
+        sides.append(acc)
+    before = sides[1] if len(sides) > 1 else {t: [0, 0] for t in topics}
+    result = [TopicStats(t, *sides[0][t], *before[t]) for t in topics if sides[0][t][0] > 0]
+    return sorted(result, key=lambda r: (-r.n, r.topic))
+
+
+def topic_list(raw: str | None) -> list[str]:
+    """The topics of a signal as the rollup's SQL reads them (json_each: text values, once)."""
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    items = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    )
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item and item not in out:
+            out.append(item)
+    return out
+
+
+def _raw_topic_counts(
+    db: Database, start: datetime, end: datetime, filters: Filters
+) -> dict[str, tuple[int, int]]:
+    """(mentions, negative) per topic in [start, end): grouped by the stored topics list, whose
+    few distinct values are parsed here, instead of a JSON parse per signal in SQL."""
+    where, params = raw_where(filters)
+    acc: dict[str, list[int]] = {}
+    for raw, n, negative in db.execute(
+        "SELECT topics, count(*), total(sentiment_label = 'negative') FROM signals"
+        f" WHERE created_at >= ? AND created_at < ? AND {where} GROUP BY topics",
+        [iso_utc(start), iso_utc(end), *params],
+    ).fetchall():
+        for topic in topic_list(raw):
+            counts = acc.setdefault(topic, [0, 0])
+            counts[0] += n
+            counts[1] += int(negative)
+    return {t: (c[0], c[1]) for t, c in acc.items()}
+
+
+# --- lists of signals --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    id: int
+    created_at: str
+    source: str
+    kind: str
+    title: str | None
+    text: str | None  # the snippet for search results
+    url: str | None
+    rating: int | None
+    score: float | None
+    score_type: str | None
+    sentiment: float | None
+    sentiment_label: str | None
+    author: str | None
+    status: str
+
+
+_ROW = (
+    "s.id, s.created_at, s.source, s.kind, s.title, substr(s.text, 1, 400), s.url, s.rating,"
+    " s.score, s.score_type, s.sentiment, s.sentiment_label,"
+    " coalesce(s.author_name, s.author_handle, s.author_email), s.status"
+)
+
+
+def signal_rows(db: Database, ids: Sequence[int]) -> list[SignalRow]:
+    """The signals with these ids, in this order."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    found = {
+        r[0]: SignalRow(*r)
+        for r in db.execute(f"SELECT {_ROW} FROM signals s WHERE s.id IN ({marks})", list(ids))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+LONG_WINDOW = timedelta(days=14)
+
+
+def top_negative(
+    db: Database, window: Window, filters: Filters, limit: int = 10
+) -> list[SignalRow]:
+    """The worst negative signals of the window, worst first, newest first among equals.
+
+    Both partial indexes hold only negative signals with what ranks and filters them. A short
+    window reads its negatives by time and sorts them; a long one walks the severity index from
+    the worst and stops after `limit` (its share of all signals is large, so that is quick)."""
+    where, params = raw_where(filters)
+    index = "signals_worst" if window.duration > LONG_WINDOW else "signals_negative"
+    ids = [
+        r[0]
+        for r in db.execute(
+            f"SELECT id FROM signals INDEXED BY {index} WHERE sentiment_label ="
+            f" 'negative' AND created_at >= ? AND created_at < ? AND {where}"
+            f" ORDER BY {SEVERITY}, created_at DESC LIMIT ?",
+            [iso_utc(window.start), iso_utc(window.end), *params, limit],
+        )
+    ]
+    return signal_rows(db, ids)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    words: tuple[str, ...]
+    match: str | None  # the FTS5 query sent; None when no word can match anything
+    rows: list[SignalRow]
+    more: bool
+
+
+def fts_query(words: Sequence[str]) -> str | None:
+    """Each word as an FTS5 string ("..." with quotes doubled), implicitly ANDed: operators,
+    `*`, `NEAR(`, `-` and parentheses in user text are searched for, never interpreted. Words
+    with no letter or digit would tokenize to nothing and are dropped."""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in words if any(ch.isalnum() for ch in w)]
+    return " ".join(quoted) or None
+
+
+def search(
+    db: Database, words: Sequence[str], window: Window | None, filters: Filters, limit: int = 10
+) -> SearchResult:
+    """Newest first. FTS5 walks its doclist in rowid order, and rowids grow with arrival, so
+    `ORDER BY rowid DESC LIMIT n` stops after n matches however common the word is."""
+    match = fts_query(words)
+    if match is None:
+        return SearchResult(tuple(words), None, [], False)
+    where, params = raw_where(filters, "s.")
+    conds = ["signals_fts MATCH ?"]
+    args: list[Any] = [match]
+    if window is not None:
+        # Without an id range, a word that is common overall but rare in the window would be
+        # followed through every newer match before the LIMIT is reached.
+        bounds = id_bounds(db, window.start, window.end)
+        if bounds is None:
+            return SearchResult(tuple(words), match, [], False)
+        conds.append("signals_fts.rowid >= ? AND signals_fts.rowid <= ?")
+        conds.append("s.created_at >= ? AND s.created_at < ?")
+        args += [*bounds, iso_utc(window.start), iso_utc(window.end)]
+    rows = db.execute(
+        f"SELECT {_ROW.replace('substr(s.text, 1, 400)', _SNIPPET)} FROM signals_fts"
+        f" JOIN signals s ON s.id = signals_fts.rowid WHERE {' AND '.join(conds)} AND {where}"
+        " ORDER BY signals_fts.rowid DESC LIMIT ?",
+        [*args, *params, limit + 1],
+    ).fetchall()
+    found = [SignalRow(*r) for r in rows]
+    return SearchResult(tuple(words), match, found[:limit], len(found) > limit)
+
+
+# Matches are marked with \x02..\x03 so the renderer can bold them after escaping the text.
+_SNIPPET = "snippet(signals_fts, -1, char(2), char(3), '…', 24)"
+
+
+def known_values(db: Database, column: str, limit: int = 200) -> list[str]:
+    """Distinct sources or kinds, seeking their index value by value (for "did you mean")."""
+    if column not in ("source", "kind"):
+        return []
+    found: list[str] = []
+    last = ""
+    while len(found) < limit:
+        row = db.execute(
+            f"SELECT {column} FROM signals WHERE {column} > ? ORDER BY {column} LIMIT 1", [last]
+        ).fetchone()
+        if row is None:
+            break
+        last = row[0]
+        found.append(last)
+    return found

@@ -1,0 +1,209 @@
+"""Weekly digests in `cxbot serve`: an APScheduler 3.x AsyncIOScheduler owned by a cleanup_ctx.
+
+One job, `run_due`, fires at the configured weekday and local time (CronTrigger in the team's
+zone, so DST moves the UTC instant, not the local time) and once at start-up. It asks our own
+clock which send was due last: on time or missed by less than `grace_hours`, that week's
+digest is owed; missed by more, the week is recorded as skipped. Either way the decision is a
+row in `digests` (UNIQUE period, channel) written in the same transaction as the outbox row
+(UNIQUE dedup_key `digest:PERIOD:CHANNEL`): a restart, a second process or a re-run finds the
+row and writes nothing, so a week is never sent twice. Delivery is the outbox's (outbox.py);
+`digest_store.sync_digest_status` copies its outcome into `digests`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from cxbot.config import Settings
+from cxbot.digest.build import (
+    Digest,
+    Scope,
+    WeekError,
+    build_digest,
+    digest_window,
+    latest_occurrence,
+)
+from cxbot.digest.chart import chart_name, chart_png
+from cxbot.digest.config import WEEKDAYS
+from cxbot.digest.queries import collect
+from cxbot.digest.records import digest_status, enqueue_digest, record_skipped
+from cxbot.digest.render import render, render_plain
+from cxbot.listener.keys import OUTBOX, SETTINGS, STORE
+
+log = logging.getLogger("cxbot.digest")
+
+Clock = Callable[[], datetime]
+JOB_ID = "digest"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    period: str
+    channel: str
+    status: str  # "queued" | "skipped" for a row written now, else the row found
+    new: bool  # this call wrote the row
+
+
+class DigestRunner:
+    """Builds and records digests; `store` is a Store (or anything with read/write)."""
+
+    def __init__(
+        self,
+        store: Any,
+        settings: Settings,
+        poke: Callable[[], None] = lambda: None,
+        clock: Clock = utcnow,
+        stamp: Clock = utcnow,
+    ) -> None:
+        self.store = store
+        self.config = settings.file.digest
+        self.tz = settings.tz
+        self.poke = poke
+        self.clock = clock  # decides which week is due, and the "as of" of the figures
+        # Stamps the rows: the outbox times delivery out against created_at with its own
+        # clock, so the rows must carry that clock's time, not the (testable) decision time.
+        self.stamp = stamp
+        self.runs = 0  # finished scheduled runs (what tests and logs can wait on)
+
+    async def run_due(self) -> list[Outcome]:
+        """The scheduled job: the latest due send, on time or within grace → sent; else
+        recorded as skipped. Safe to run any number of times."""
+        now = self.clock()
+        period, due = latest_occurrence(now, self.config.parsed_schedule, self.tz)
+        late = now - due
+        if late <= timedelta(hours=self.config.grace_hours):
+            return await self.send(period, now)
+        outcomes = []
+        for channel in self.config.channels:
+            new = await self.store.write(
+                partial(record_skipped, period=period, channel=channel, now=self.stamp())
+            )
+            if new:
+                log.warning(
+                    "digest %s for %s missed by %.1f h (grace %g h): recorded as skipped",
+                    period,
+                    channel,
+                    late.total_seconds() / 3600,
+                    self.config.grace_hours,
+                )
+            status = await self.store.read(partial(digest_status, period=period, channel=channel))
+            outcomes.append(Outcome(period, channel, status or "skipped", new))
+        return outcomes
+
+    async def send(
+        self, period: str, now: datetime, channels: list[str] | None = None
+    ) -> list[Outcome]:
+        """Owe `period`'s digest to each channel that has no row for it yet."""
+        window = digest_window(period, self.tz, now)
+        if not window.complete:
+            raise WeekError(f"{period} is not over yet: only a complete week is sent")
+        outcomes = []
+        for channel in channels or self.config.channels:
+            found = await self.store.read(partial(digest_status, period=period, channel=channel))
+            if found is not None:  # cheap check first: no need to build what is recorded
+                outcomes.append(Outcome(period, channel, found, False))
+                continue
+            scope = Scope.of(self.config.filter_for(channel))
+            data = await self.store.read(partial(collect, window=window, scope=scope, now=now))
+            digest = build_digest(data)
+            chart = await self._chart(digest) if self.config.chart else None
+            filename, title = chart_name(digest, channel)
+            payload = {
+                "message": render(digest),
+                "chart": base64.b64encode(chart).decode("ascii") if chart else None,
+                "filename": filename,
+                "title": title,
+                "period": period,
+            }
+            text = render_plain(digest)
+            new = await self.store.write(
+                partial(
+                    enqueue_digest,
+                    period=period,
+                    channel=channel,
+                    payload=payload,
+                    text=text,
+                    now=self.stamp(),
+                )
+            )
+            if new:
+                log.info("digest %s for %s queued: %s", period, channel, digest.headline)
+            status = await self.store.read(partial(digest_status, period=period, channel=channel))
+            outcomes.append(Outcome(period, channel, status or "queued", new))
+        if any(o.new for o in outcomes):
+            self.poke()
+        return outcomes
+
+    async def _chart(self, digest: Digest) -> bytes | None:
+        try:  # drawn off the event loop; a chart that fails costs the picture, not the digest
+            return await asyncio.to_thread(chart_png, digest)
+        except Exception:
+            log.exception("digest chart failed; sending the text alone")
+            return None
+
+
+DIGESTS = web.AppKey("digests", DigestRunner)
+SCHEDULER = web.AppKey("digest_scheduler", AsyncIOScheduler)
+# Tests set this before the app starts (a callable returning an aware datetime).
+DIGEST_CLOCK: web.AppKey[Clock] = web.AppKey("digest_clock")
+
+
+async def _job(runner: DigestRunner) -> None:
+    try:
+        await runner.run_due()
+    except Exception:
+        log.exception("digest run failed; the next run (or a restart) tries again")
+    finally:
+        runner.runs += 1
+
+
+async def digest_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Register after the workers' ctx (it needs the store and the outbox's poke)."""
+    settings = app[SETTINGS]
+    config = settings.file.digest
+    if not config.channels:
+        log.info("no [digest] channels: weekly digests are off")
+        yield
+        return
+    outbox = app[OUTBOX]
+    clock = app.get(DIGEST_CLOCK, utcnow)
+    runner = DigestRunner(app[STORE], settings, outbox.poke, clock, stamp=outbox.clock)
+    app[DIGESTS] = runner
+    s = config.parsed_schedule
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    trigger = CronTrigger(
+        day_of_week=WEEKDAYS[s.weekday], hour=s.hour, minute=s.minute, timezone=settings.tz
+    )
+    scheduler.add_job(
+        _job,
+        trigger,
+        args=[runner],
+        id=JOB_ID,
+        name="weekly digest",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,  # run_due itself decides between late-but-in-grace and skipped
+        next_run_time=datetime.now(settings.tz),  # at start-up: a missed digest, if any
+    )
+    scheduler.start()
+    app[SCHEDULER] = scheduler
+    log.info("weekly digest: %s %s to %s", config.schedule, settings.tz.key, config.channels)
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,22 @@
+"""Typed keys of the aiohttp app's state (`web.AppKey`), in one place."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from cxbot.config import Settings, Source
+from cxbot.outbox.worker import OutboxWorker
+from cxbot.sources.base import Credentials
+from cxbot.store.writer import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+SOURCES = web.AppKey("sources", Mapping[str, Source])
+CREDENTIALS = web.AppKey("credentials", Mapping[str, Credentials])
+STORE = web.AppKey("store", Store)
+BODY_LIMIT = web.AppKey("body_limit", int)
+# Set when new signals are stored: wakes the enrichment worker (the database is the real queue).
+NEW_SIGNALS = web.AppKey("new_signals", asyncio.Event)
+OUTBOX = web.AppKey("outbox", OutboxWorker)

@@ -1,0 +1,54 @@
+"""HTTP edges shared by every route: the error middleware and `/healthz`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from cxbot.errors import HTTPError
+from cxbot.listener.keys import STORE
+
+log = logging.getLogger("cxbot.web")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as JSON that says what is wrong; bad input is never a 500."""
+    try:
+        return await handler(request)
+    except HTTPError as exc:
+        return web.json_response(exc.payload(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json" or exc.status < 400:
+            raise
+        return web.json_response(
+            {"error": exc.reason.lower().replace(" ", "_"), "message": exc.text or exc.reason},
+            status=exc.status,
+            headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
+        )
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return web.json_response(
+            {"error": "internal", "message": "internal error; the delivery was not stored"},
+            status=500,
+        )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    def probe(db: object) -> int:
+        from sqlite_utils import Database
+
+        assert isinstance(db, Database)
+        return int(
+            db.execute("SELECT count(*) FROM signals WHERE enriched_at IS NULL").fetchone()[0]
+        )
+
+    try:
+        backlog = await request.app[STORE].read(probe)
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+        return web.json_response({"ok": False, "database": f"unreachable: {exc}"}, status=503)
+    return web.json_response({"ok": True, "database": "ok", "unenriched": backlog})

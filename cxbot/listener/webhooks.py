@@ -1,0 +1,197 @@
+"""`POST /webhooks/{source}` and `GET /webhooks/{source}`: verify, parse, store, answer.
+
+A delivery is answered 200 only after the commit holding its rows (store.py), so nothing
+acknowledged is lost. Storage trouble is 503, never 404/410: some providers disable a webhook
+that answers those.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from cxbot.config import Source
+from cxbot.errors import (
+    BadRequest,
+    HTTPError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
+from cxbot.listener.keys import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, SOURCES, STORE
+from cxbot.models import iso_utc
+from cxbot.sources import get_provider
+from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
+from cxbot.store.intake import DeliveryRecord, StoredDelivery, store_deliveries
+
+log = logging.getLogger("cxbot.webhooks")
+
+
+def credentials_for(source: Source, replay_window: float) -> Credentials:
+    def reveal(s: Any) -> str | None:
+        return s.get_secret_value() if s is not None else None
+
+    return Credentials(
+        secret=reveal(source.secret),
+        token=reveal(source.token),
+        verify_token=reveal(source.verify_token),
+        options=source.options,
+        replay_window=replay_window,
+    )
+
+
+def _lookup(request: web.Request) -> tuple[Source, Provider]:
+    name = request.match_info["source"]
+    source = request.app[SOURCES].get(name)
+    if source is None:
+        raise NotFound(f"unknown source {name!r}: add [sources.{name}] to the config")
+    return source, get_provider(source.type)
+
+
+def _check_content_type(request: web.Request, provider: Provider) -> None:
+    ctype = request.content_type  # without parameters such as charset
+    if ctype in provider.content_types or (
+        ctype.endswith("+json") and "application/json" in provider.content_types
+    ):
+        return
+    raise UnsupportedMediaType(
+        f"content type {ctype or '(none)'!r} not accepted here; send {', '.join(provider.content_types)}"
+    )
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(
+            f"body of {request.content_length} bytes is over the {limit}-byte limit"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def delivery_from(request: web.Request, body: bytes) -> Delivery:
+    return Delivery(
+        body=body,
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query=dict(request.query),
+        method=request.method,
+        now=time.time(),
+    )
+
+
+def check_and_parse(
+    provider: Provider, source: Source, creds: Credentials, delivery: Delivery
+) -> Parsed:
+    """Verify (unless the source turned it off), then parse. Raises 400/401 errors."""
+    if source.verify and provider.verify is not None:
+        provider.verify(delivery, creds)
+    parsed = provider.parse(delivery, creds)
+    if not parsed.signals and parsed.errors:
+        raise BadRequest(
+            "no valid signal in the delivery",
+            rejected=[{"index": e.index, "message": e.message} for e in parsed.errors],
+        )
+    return parsed
+
+
+def record_for(
+    source: Source, provider: Provider, delivery: Delivery, parsed: Parsed, content_type: str | None
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        source=source.name,
+        provider=provider.name,
+        received_at=iso_utc(datetime.fromtimestamp(delivery.now or time.time(), UTC)),
+        body=delivery.body.decode("utf-8", "replace"),
+        headers=delivery.headers,
+        content_type=content_type,
+        delivery_id=parsed.event_id,
+        event_type=parsed.event_type,
+        signals=parsed.signals,
+        rejected=parsed.errors,
+        ping=parsed.ping,
+    )
+
+
+def answer(stored: StoredDelivery, parsed: Parsed) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "accepted": stored.accepted,
+        "duplicates": stored.duplicates,
+        "ids": stored.ids,
+    }
+    if parsed.errors:
+        body["rejected"] = [{"index": e.index, "message": e.message} for e in parsed.errors]
+    if parsed.ping:
+        body["ping"] = True
+    return body
+
+
+async def receive(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    name = request.match_info["source"]
+    outcome = "error"
+    parsed: Parsed | None = None
+    try:
+        source, provider = _lookup(request)
+        _check_content_type(request, provider)
+        body = await _read_body(request, request.app[BODY_LIMIT])
+        delivery = delivery_from(request, body)
+        parsed = check_and_parse(provider, source, request.app[CREDENTIALS][name], delivery)
+        rec = record_for(source, provider, delivery, parsed, request.content_type)
+        try:
+            stored = await request.app[STORE].write_many(store_deliveries, rec)
+        except sqlite3.Error as exc:
+            raise ServiceUnavailable(f"storage unavailable: {exc}") from None
+        if stored.new_ids:
+            request.app[NEW_SIGNALS].set()
+        outcome = f"accepted={stored.accepted} duplicates={stored.duplicates}"
+        if parsed.reply is not None:
+            r = parsed.reply
+            return web.Response(status=r.status, text=r.body, content_type=r.content_type)
+        return web.json_response(answer(stored, parsed))
+    except HTTPError as exc:
+        outcome = f"{exc.status} {exc.message}"
+        raise
+    finally:
+        log.info(
+            "delivery source=%s id=%s %s %.1fms",
+            name,
+            (parsed.event_id if parsed else None) or "-",
+            outcome,
+            (time.perf_counter() - started) * 1000,
+        )
+
+
+async def handshake(request: web.Request) -> web.Response:
+    source, provider = _lookup(request)
+    if provider.handshake is None:
+        raise web.HTTPMethodNotAllowed(
+            "GET",
+            ["POST"],
+            text=json.dumps(
+                {
+                    "error": "method_not_allowed",
+                    "message": f"source type {source.type!r} takes POST only",
+                }
+            ),
+            content_type="application/json",
+        )
+    reply = provider.handshake(delivery_from(request, b""), request.app[CREDENTIALS][source.name])
+    log.info("handshake source=%s status=%d", source.name, reply.status)
+    return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)
+
+
+def all_credentials(sources: Mapping[str, Source], replay_window: float) -> dict[str, Credentials]:
+    return {name: credentials_for(s, replay_window) for name, s in sources.items()}

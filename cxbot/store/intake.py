@@ -1,0 +1,153 @@
+"""Writing a verified delivery: the raw event plus its signals, deduplicated, in one job.
+
+These functions run on the writer thread inside its transaction (see store.py); they take the
+`Database` and plain data, and never commit themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from cxbot.models import Signal, iso_utc
+from cxbot.sources.base import ItemError
+from cxbot.store.jsonsql import insert_json_rows, item, json_rows, next_id
+
+# Headers that can carry a credential are never stored (signatures are kept: they help replay).
+_SECRET_HEADERS = frozenset({"authorization", "cookie", "x-cxbot-token", "proxy-authorization"})
+
+
+def storable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    source: str
+    provider: str
+    received_at: str  # ISO-8601 UTC
+    body: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str | None = None
+    delivery_id: str | None = None
+    event_type: str | None = None
+    signals: Sequence[Signal] = ()
+    rejected: Sequence[ItemError] = ()
+    ping: bool = False
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    event_id: int
+    ids: list[int]  # the stored signal id of every item, accepted or duplicate, in order
+    accepted: int
+    duplicates: int
+    new_ids: list[int]
+
+
+def signal_row(
+    signal: Signal, *, source: str, provider: str, received_at: str, event_id: int
+) -> dict[str, Any]:
+    author = signal.author
+    return {
+        "source": source,
+        "provider": provider,
+        "kind": signal.kind,
+        "external_id": signal.external_id,
+        "author_name": author.name,
+        "author_handle": author.handle,
+        "author_email": author.email,
+        "title": signal.title,
+        "text": signal.text,
+        "rating": signal.rating,
+        "score": signal.score,
+        "score_type": signal.score_type,
+        "url": signal.url,
+        "channel": signal.channel,
+        "thread_key": signal.thread_key,
+        "metadata": json.dumps(signal.metadata, ensure_ascii=False, default=str),
+        "created_at": iso_utc(signal.created_at) if signal.created_at else received_at,
+        "received_at": received_at,
+        "event_id": event_id,
+    }
+
+
+def _known_ids(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    if not keys:
+        return {}
+    rows = json_rows(
+        db,
+        "SELECT json_group_array(json_array(s.source, s.external_id, s.id)) FROM json_each(?) j"
+        f" JOIN signals s ON s.source = {item(0)} AND s.external_id = {item(1)}",
+        [json.dumps(sorted(keys), ensure_ascii=False)],
+    )
+    return {(source, external_id): signal_id for source, external_id, signal_id in rows}
+
+
+def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[StoredDelivery]:
+    """Store a batch of deliveries in order: dedup on (source, external_id) against the table
+    and against earlier deliveries of the batch (a provider's retry can arrive alongside the
+    original), then each event row with its counts, then the new signal rows.
+
+    The check-then-insert is race-free because it runs inside the writer's write transaction;
+    the UNIQUE constraint stays as the backstop.
+    """
+    known = _known_ids(db, {(r.source, s.external_id) for r in recs for s in r.signals})
+    event_id = next_id(db, "events")
+    signal_id = next_id(db, "signals")
+    events: list[dict[str, Any]] = []
+    signals: list[dict[str, Any]] = []
+    stored: list[StoredDelivery] = []
+    for rec in recs:
+        new_ids: list[int] = []
+        for signal in rec.signals:
+            key = (rec.source, signal.external_id)
+            if key in known:
+                continue
+            known[key] = signal_id
+            new_ids.append(signal_id)
+            row = signal_row(
+                signal,
+                source=rec.source,
+                provider=rec.provider,
+                received_at=rec.received_at,
+                event_id=event_id,
+            )
+            signals.append({"id": signal_id, **row})
+            signal_id += 1
+        ids = [known[(rec.source, s.external_id)] for s in rec.signals]
+        duplicates = len(rec.signals) - len(new_ids)
+        events.append(
+            {
+                "id": event_id,
+                "source": rec.source,
+                "provider": rec.provider,
+                "received_at": rec.received_at,
+                "delivery_id": rec.delivery_id,
+                "event_type": rec.event_type,
+                "content_type": rec.content_type,
+                "headers": json.dumps(storable_headers(rec.headers), ensure_ascii=False),
+                "body": rec.body,
+                "outcome": "ping" if rec.ping else "stored",
+                "accepted": len(new_ids),
+                "duplicates": duplicates,
+                "rejected": json.dumps(
+                    [{"index": e.index, "message": e.message} for e in rec.rejected]
+                ),
+            }
+        )
+        stored.append(StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids))
+        event_id += 1
+    # Events first: signals reference them (foreign key).
+    insert_json_rows(db, "events", events)
+    insert_json_rows(db, "signals", signals)
+    return stored
+
+
+def store_delivery(db: Database, rec: DeliveryRecord) -> StoredDelivery:
+    """One delivery (the CLI's `ingest` and `replay`); the server batches (store_deliveries)."""
+    return store_deliveries(db, [rec])[0]

@@ -1,0 +1,172 @@
+"""The schema, as named migrations applied in order and recorded (sqlite-utils `Migrations`).
+
+Never edit a migration that has shipped: add the next one. Each is applied once; applying the
+set again changes nothing (tested).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("cxbot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    for statement in _INITIAL.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.table("signals").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
+
+
+_INITIAL = """
+        CREATE TABLE signals (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            customer_id INTEGER REFERENCES customers(id),
+            author_name TEXT,
+            author_handle TEXT,
+            author_email TEXT,
+            title TEXT,
+            text TEXT,
+            rating INTEGER,
+            score REAL,
+            score_type TEXT,
+            url TEXT,
+            channel TEXT,
+            thread_key TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            event_id INTEGER REFERENCES events(id),
+            lang TEXT,
+            sentiment REAL,
+            sentiment_label TEXT,
+            sentiment_source TEXT,
+            topics TEXT NOT NULL DEFAULT '[]',
+            urgency INTEGER,
+            enriched_at TEXT,
+            status TEXT NOT NULL DEFAULT 'new',
+            assignee TEXT,
+            status_by TEXT,
+            status_at TEXT,
+            acknowledged_at TEXT,
+            resolved_at TEXT,
+            UNIQUE (source, external_id)
+        );
+        -- Time-range queries (/cx, digests) filter on created_at, often with source or kind.
+        CREATE INDEX signals_created ON signals (created_at);
+        CREATE INDEX signals_source_created ON signals (source, created_at);
+        CREATE INDEX signals_kind_created ON signals (kind, created_at);
+        CREATE INDEX signals_customer ON signals (customer_id, created_at);
+        CREATE INDEX signals_thread ON signals (source, thread_key) WHERE thread_key IS NOT NULL;
+        -- The enrichment worker resumes from here after a restart.
+        CREATE INDEX signals_unenriched ON signals (id) WHERE enriched_at IS NULL;
+
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            email TEXT UNIQUE,
+            name TEXT,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            signal_count INTEGER NOT NULL DEFAULT 0,
+            sentiment_sum REAL NOT NULL DEFAULT 0,
+            sentiment_count INTEGER NOT NULL DEFAULT 0,
+            avg_sentiment REAL
+        );
+        -- Handles seen for a customer on each provider (one person, many channels).
+        CREATE TABLE customer_handles (
+            provider TEXT NOT NULL,
+            handle TEXT NOT NULL,
+            customer_id INTEGER NOT NULL REFERENCES customers(id),
+            PRIMARY KEY (provider, handle)
+        );
+        CREATE INDEX customer_handles_customer ON customer_handles (customer_id);
+
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            delivery_id TEXT,
+            event_type TEXT,
+            content_type TEXT,
+            headers TEXT NOT NULL DEFAULT '{}',
+            body TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            accepted INTEGER NOT NULL DEFAULT 0,
+            duplicates INTEGER NOT NULL DEFAULT 0,
+            rejected TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX events_received ON events (received_at);
+        CREATE INDEX events_delivery ON events (source, delivery_id);
+
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            dedup_key TEXT NOT NULL UNIQUE,
+            channel TEXT NOT NULL,
+            signal_id INTEGER REFERENCES signals(id),
+            rule TEXT,
+            rules TEXT NOT NULL DEFAULT '[]',
+            rollup_id INTEGER REFERENCES outbox(id),
+            payload TEXT NOT NULL DEFAULT '{}',
+            thread_of INTEGER REFERENCES outbox(id),
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            slack_channel TEXT,
+            slack_ts TEXT
+        );
+        CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+        CREATE INDEX outbox_signal ON outbox (signal_id);
+        CREATE INDEX outbox_throttle ON outbox (rule, channel, created_at);
+        CREATE INDEX outbox_rollup ON outbox (rollup_id) WHERE rollup_id IS NOT NULL;
+
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            text TEXT,
+            UNIQUE (period, channel)
+        );
+
+        CREATE TABLE mutes (
+            rule TEXT PRIMARY KEY,
+            until TEXT NOT NULL,
+            muted_by TEXT,
+            created_at TEXT NOT NULL
+        );
+"""
+
+
+@migrations()
+def m002_cx_rollup(db: Database) -> None:
+    """`/cx` on millions of signals: the daily rollup with its triggers, and covering indexes
+    (cxbot/rollup.py explains the design)."""
+    from cxbot.store.rollup import create_rollup
+
+    create_rollup(db)
+
+
+@migrations()
+def m003_fts_on_text_changes_only(db: Database) -> None:
+    """sqlite-utils' update trigger re-indexes a signal on every UPDATE — enrichment, status
+    clicks — although only title and text are indexed: re-index on changes to those alone."""
+    db.execute("DROP TRIGGER IF EXISTS signals_au")
+    db.execute(
+        """CREATE TRIGGER signals_au AFTER UPDATE OF title, text ON signals BEGIN
+  INSERT INTO signals_fts (signals_fts, rowid, title, text) VALUES('delete', old.rowid, old.title, old.text);
+  INSERT INTO signals_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END"""
+    )
