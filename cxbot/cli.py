@@ -213,12 +213,10 @@ def digest(
     import asyncio
     import sqlite3
     from datetime import UTC, datetime
-    from functools import partial
 
     from cxbot.digest.build import Scope, WeekError, build_digest, digest_window, last_complete_week
-    from cxbot.digest.job import DigestRunner
+    from cxbot.digest.job import DigestRunner, send_now
     from cxbot.digest.queries import collect
-    from cxbot.digest.records import sync_digest_status
     from cxbot.digest.render import render_plain
     from cxbot.listener.slack import slack_client
     from cxbot.outbox.worker import OutboxWorker
@@ -258,44 +256,16 @@ def digest(
         raise click.BadParameter(f"digest channels are {config.channels} ([digest] channels)")
     setup_logging("WARNING")
 
-    def state(db: Any, channel: str) -> tuple[Any, ...]:
-        row = db.execute(
-            "SELECT d.status, d.sent_at, o.id, o.status, o.last_error FROM digests d LEFT JOIN"
-            " outbox o ON o.dedup_key = ? WHERE d.period = ? AND d.channel = ?",
-            [f"digest:{period}:{channel}", period, channel],
-        ).fetchone()
-        return tuple(row) if row else (None,) * 5
-
     async def send() -> list[tuple[str, bool, tuple[Any, ...]]]:
         store = Store(writer_for(settings))
         store.open()
         sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
+        slack = settings.file.slack
+        worker = OutboxWorker(
+            store, sink, timeout_seconds=slack.send_timeout_seconds, pace_seconds=slack.pace_seconds
+        )
         try:
-            outcomes = await DigestRunner(store, settings).send(period, now, targets)
-            # The outbox delivers (retries, pacing, no double posts); like `cxbot serve`, it
-            # also delivers anything else that is owed.
-            slack = settings.file.slack
-            worker = OutboxWorker(
-                store,
-                sink,
-                timeout_seconds=slack.send_timeout_seconds,
-                pace_seconds=slack.pace_seconds,
-            )
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 60
-            while loop.time() < deadline:
-                states = [await store.read(partial(state, channel=c)) for c in targets]
-                if not any(st[3] in ("pending", "sending") for st in states):
-                    break
-                await asyncio.sleep(min(1.0, await worker.deliver_due()))
-            for channel in targets:
-                outbox_id = (await store.read(partial(state, channel=channel)))[2]
-                if outbox_id is not None:
-                    await store.write(partial(sync_digest_status, outbox_id=outbox_id))
-            return [
-                (o.channel, o.new, await store.read(partial(state, channel=o.channel)))
-                for o in outcomes
-            ]
+            return await send_now(DigestRunner(store, settings), worker, period, now, targets)
         finally:
             await sink.close()
             store.close()

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
-from cxbot.alerts.mutes import list_mutes
+from cxbot.alerts.records import list_mutes
 from cxbot.alerts.rules import AlertRule, SpikeRule
 from cxbot.cx.ask import Write, ask
 from cxbot.cx.grammar import Command, CommandError, parse_command, parse_duration

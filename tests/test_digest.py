@@ -334,7 +334,7 @@ def test_durations() -> None:
 
 
 def test_digest_rows_are_written_once_and_follow_the_outbox(db: Database) -> None:
-    from cxbot.digest.records import enqueue_digest, record_skipped, sync_digest_status
+    from cxbot.digest.records import enqueue_digest, record_skipped
 
     message = {"message": {"text": "t", "blocks": None}, "chart": None}
     assert enqueue_digest(db, "2026-W47", "#cx-weekly", message, "t", MONDAY_9)
@@ -342,10 +342,9 @@ def test_digest_rows_are_written_once_and_follow_the_outbox(db: Database) -> Non
     assert not record_skipped(db, "2026-W47", "#cx-weekly", MONDAY_9)
     [(oid, key)] = db.execute("SELECT id, dedup_key FROM outbox WHERE kind = 'digest'").fetchall()
     assert key == "digest:2026-W47:#cx-weekly"
-    sync_digest_status(db, oid)  # still pending: nothing to copy
     status = "SELECT status, sent_at FROM digests WHERE period = '2026-W47'"
     assert db.execute(status).fetchall() == [("queued", None)]
+    db.execute("UPDATE outbox SET status = 'sending' WHERE id = ?", [oid])
+    assert db.execute(status).fetchall() == [("queued", None)]  # not final: nothing copied
     db.execute("UPDATE outbox SET status = 'sent', sent_at = 'T' WHERE id = ?", [oid])
-    sync_digest_status(db, oid)
-    assert db.execute(status).fetchall() == [("sent", "T")]
-    sync_digest_status(db, 1)  # an alert's row: not a digest, nothing happens
+    assert db.execute(status).fetchall() == [("sent", "T")]  # the m004 trigger copied it

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlite_utils import Database
 
-from cxbot.alerts.mutes import list_mutes, mute_rule, unmute_rule
+from cxbot.alerts.records import list_mutes, mute_rule, unmute_rule
 from cxbot.cx.profiles import customer_profile
 from cxbot.cx.queries import (
     TopicStats,

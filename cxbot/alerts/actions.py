@@ -6,12 +6,14 @@ first's result, and a click that changes nothing writes nothing and owes no mess
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
-from cxbot.models import iso_utc
+from cxbot.alerts.records import set_status, signal_status
+from cxbot.outbox import rows as outbox
 
 ACTIONS = {"cx_ack": "acknowledged", "cx_assign": "assigned", "cx_resolve": "resolved"}
 
@@ -42,7 +44,7 @@ def next_status(
 def apply_action(
     db: Database, signal_id: int, action: str, user: str, now: datetime
 ) -> StatusChange:
-    found = db.execute("SELECT status, assignee FROM signals WHERE id = ?", [signal_id]).fetchone()
+    found = signal_status(db, signal_id)
     if found is None:
         raise LookupError(f"signal {signal_id} not found")
     status, assignee = found
@@ -50,33 +52,18 @@ def apply_action(
     if after is None:
         return StatusChange(False, status, assignee, [])
     new_status, new_assignee = after
-    stamp = iso_utc(now)
-    db.execute(
-        """UPDATE signals SET status = ?, assignee = ?, status_by = ?, status_at = ?,
-             acknowledged_at = coalesce(acknowledged_at, ?),
-             resolved_at = CASE WHEN ? = 'resolved' THEN ? ELSE resolved_at END
-           WHERE id = ?""",
-        [new_status, new_assignee, user, stamp, stamp, new_status, stamp, signal_id],
-    )
+    set_status(db, signal_id, new_status, new_assignee, user, now)
     updates: list[int] = []
-    alerts = db.execute(
-        "SELECT id, channel FROM outbox WHERE signal_id = ? AND kind = 'alert' AND status != 'held'",
-        [signal_id],
-    ).fetchall()
-    for alert_id, channel in alerts:
-        cur = db.conn.execute(
-            "INSERT INTO outbox (kind, dedup_key, channel, signal_id, payload, status,"
-            " next_attempt_at, created_at) VALUES ('update', ?, ?, ?, ?, 'pending', ?, ?)"
-            " ON CONFLICT (dedup_key) DO NOTHING",
-            [
-                f"update:{alert_id}:{new_status}:{new_assignee}",
-                channel,
-                signal_id,
-                f'{{"alert_id": {alert_id}}}',
-                stamp,
-                stamp,
-            ],
+    for alert_id, channel in outbox.alert_messages_of(db, signal_id):
+        owed = outbox.owe(
+            db,
+            kind="update",
+            dedup_key=outbox.update_key(alert_id, new_status, new_assignee),
+            channel=channel,
+            now=now,
+            signal_id=signal_id,
+            payload=json.dumps({"alert_id": alert_id}),
         )
-        if cur.rowcount and cur.lastrowid is not None:
-            updates.append(cur.lastrowid)
+        if owed is not None:
+            updates.append(owed)
     return StatusChange(True, new_status, new_assignee, updates)

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.alerts.records import active_mutes, negative_count
 from cxbot.alerts.rules import AlertRule, Facts, SpikeRule, VipList, alerts_for, spike_detected
 from cxbot.models import iso_utc
+from cxbot.outbox import rows as outbox
 
 THREAD_HORIZON = timedelta(
     days=7
@@ -52,76 +54,45 @@ def facts_of(row: dict[str, Any], vip: VipList) -> Facts:
     )
 
 
-def active_mutes(db: Database, now: datetime) -> set[str]:
-    return {r[0] for r in db.execute("SELECT rule FROM mutes WHERE until > ?", [iso_utc(now)])}
-
-
-def _insert(db: Database, **row: Any) -> int | None:
-    cols = ", ".join(row)
-    marks = ", ".join("?" for _ in row)
-    cur = db.conn.execute(
-        f"INSERT INTO outbox ({cols}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING",
-        tuple(row.values()),
-    )
-    return cur.lastrowid if cur.rowcount else None
-
-
 def _thread_parent(db: Database, row: dict[str, Any], channel: str, now: datetime) -> int | None:
     """The first alert in this channel for the same ticket, else for the same customer."""
     since = iso_utc(now - THREAD_HORIZON)
     if row.get("thread_key"):
-        found = db.execute(
-            "SELECT o.id FROM outbox o JOIN signals s ON s.id = o.signal_id"
-            " WHERE o.kind = 'alert' AND o.channel = ? AND o.thread_of IS NULL"
-            " AND o.status IN ('pending', 'sending', 'sent') AND o.created_at >= ?"
-            " AND s.source = ? AND s.thread_key = ? ORDER BY o.id LIMIT 1",
-            [channel, since, row["source"], row["thread_key"]],
-        ).fetchone()
-        if found:
-            return int(found[0])
+        found = outbox.first_alert_in_thread(
+            db, channel, since, source=row["source"], thread_key=row["thread_key"]
+        )
+        if found is not None:
+            return found
     if row.get("customer_id") is not None:
-        found = db.execute(
-            "SELECT o.id FROM outbox o JOIN signals s ON s.id = o.signal_id"
-            " WHERE o.kind = 'alert' AND o.channel = ? AND o.thread_of IS NULL"
-            " AND o.status IN ('pending', 'sending', 'sent') AND o.created_at >= ?"
-            " AND s.customer_id = ? AND s.id != ? ORDER BY o.id LIMIT 1",
-            [channel, since, row["customer_id"], row["id"]],
-        ).fetchone()
-        if found:
-            return int(found[0])
+        return outbox.first_alert_in_thread(
+            db, channel, since, customer_id=row["customer_id"], not_signal=row["id"]
+        )
     return None
 
 
 def _sent_in_window(db: Database, rule: AlertRule, channel: str, now: datetime) -> int:
     since = iso_utc(now - timedelta(minutes=rule.window_minutes))
-    return int(
-        db.execute(
-            "SELECT count(*) FROM outbox WHERE kind = 'alert' AND rule = ? AND channel = ?"
-            " AND status != 'held' AND created_at >= ?",
-            [rule.name, channel, since],
-        ).fetchone()[0]
-    )
+    return outbox.alerts_sent_since(db, rule.name, channel, since)
 
 
-def _rollup_for(db: Database, rule: AlertRule, channel: str, now: datetime) -> int:
-    """The roll-up row of the current window, created on first need, due at the window's end."""
+def _held_summary_for(db: Database, rule: AlertRule, channel: str, now: datetime) -> int:
+    """The held-alerts summary of the current window, created on first need, due at its end."""
     window = timedelta(minutes=rule.window_minutes)
     bucket = int(now.timestamp() // window.total_seconds())
-    key = f"rollup:{rule.name}:{channel}:{bucket}"
+    key = outbox.held_summary_key(rule.name, channel, bucket)
     due = datetime.fromtimestamp((bucket + 1) * window.total_seconds(), now.tzinfo)
-    _insert(
+    outbox.owe(
         db,
         kind="rollup",
         dedup_key=key,
         channel=channel,
+        now=now,
+        due=due,
         rule=rule.name,
         rules=json.dumps([rule.name]),
-        status="pending",
-        next_attempt_at=iso_utc(due),
-        created_at=iso_utc(now),
         payload=json.dumps({"window_minutes": rule.window_minutes}),
     )
-    return int(db.execute("SELECT id FROM outbox WHERE dedup_key = ?", [key]).fetchone()[0])
+    return outbox.id_of(db, key)
 
 
 def decide_alerts(
@@ -137,39 +108,23 @@ def decide_alerts(
         for channel, names in alerts_for(facts_of(row, policy.vip), policy.rules, muted).items():
             lead = by_name[names[0]]  # throttling counts against the first matching rule
             held = _sent_in_window(db, lead, channel, now) >= lead.max_per_window
-            new_id = _insert(
+            new_id = outbox.owe(
                 db,
                 kind="alert",
-                dedup_key=f"alert:{row['id']}:{channel}",
+                dedup_key=outbox.alert_key(row["id"], channel),
                 channel=channel,
+                now=now,
+                status="held" if held else "pending",
                 signal_id=row["id"],
                 rule=lead.name,
                 rules=json.dumps(names),
-                status="held" if held else "pending",
-                rollup_id=_rollup_for(db, lead, channel, now) if held else None,
+                rollup_id=_held_summary_for(db, lead, channel, now) if held else None,
                 thread_of=None if held else _thread_parent(db, row, channel, now),
-                next_attempt_at=iso_utc(now),
-                created_at=iso_utc(now),
             )
             if new_id is not None and not held:
                 created.append(new_id)
     created.extend(_decide_spikes(db, rows, now, policy.spikes, muted))
     return created
-
-
-def _negative_count(db: Database, rule: SpikeRule, key: str, start: datetime, end: datetime) -> int:
-    where = (
-        "source = ?"
-        if rule.by == "source"
-        else ("EXISTS (SELECT 1 FROM json_each(signals.topics) WHERE value = ?)")
-    )
-    return int(
-        db.execute(
-            f"SELECT count(*) FROM signals WHERE created_at >= ? AND created_at < ?"
-            f" AND sentiment_label = 'negative' AND {where}",
-            [iso_utc(start), iso_utc(end), key],
-        ).fetchone()[0]
-    )
 
 
 def _decide_spikes(
@@ -194,26 +149,26 @@ def _decide_spikes(
         # reported again at most once per window length.
         bucket = int(now.timestamp() // window.total_seconds())
         for key in sorted(keys):
-            dedup = f"spike:{rule.name}:{key}:{bucket}"
-            if db.execute("SELECT 1 FROM outbox WHERE dedup_key = ?", [dedup]).fetchone():
+            dedup = outbox.spike_key(rule.name, key, bucket)
+            if outbox.is_owed(db, dedup):
                 continue
-            recent = _negative_count(db, rule, key, now - window, now + timedelta(seconds=1))
+            recent = negative_count(db, rule.by, key, now - window, now + timedelta(seconds=1))
             baseline = [
-                _negative_count(
-                    db, rule, key, now - timedelta(days=d) - window, now - timedelta(days=d)
+                negative_count(
+                    db, rule.by, key, now - timedelta(days=d) - window, now - timedelta(days=d)
                 )
                 for d in range(1, rule.baseline_days + 1)
             ]
             if not spike_detected(recent, baseline, rule):
                 continue
-            new_id = _insert(
+            new_id = outbox.owe(
                 db,
                 kind="spike",
                 dedup_key=dedup,
                 channel=rule.channel,
+                now=now,
                 rule=rule.name,
                 rules=json.dumps([rule.name]),
-                status="pending",
                 payload=json.dumps(
                     {
                         "by": rule.by,
@@ -223,8 +178,6 @@ def _decide_spikes(
                         "window_minutes": rule.window_minutes,
                     }
                 ),
-                next_attempt_at=iso_utc(now),
-                created_at=iso_utc(now),
             )
             if new_id is not None:
                 created.append(new_id)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from cxbot.alerts.mutes import list_mutes, mute_rule, unmute_rule
+from cxbot.alerts.records import list_mutes, mute_rule, unmute_rule
 from cxbot.alerts.rules import AlertRule, SpikeRule
 from cxbot.cx.answers import (
     TREND_SPAN,

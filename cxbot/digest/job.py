@@ -6,8 +6,9 @@ clock which send was due last: on time or missed by less than `grace_hours`, tha
 digest is owed; missed by more, the week is recorded as skipped. Either way the decision is a
 row in `digests` (UNIQUE period, channel) written in the same transaction as the outbox row
 (UNIQUE dedup_key `digest:PERIOD:CHANNEL`): a restart, a second process or a re-run finds the
-row and writes nothing, so a week is never sent twice. Delivery is the outbox's (outbox.py);
-`digest_store.sync_digest_status` copies its outcome into `digests`.
+row and writes nothing, so a week is never sent twice. Delivery is the outbox's
+(`cxbot.outbox.worker`); an SQL trigger copies its outcome into `digests` (migration m004).
+`send_now` is `cxbot digest --send`: the same rows, then the outbox delivers them at once.
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ from cxbot.digest.build import (
 from cxbot.digest.chart import chart_name, chart_png
 from cxbot.digest.config import WEEKDAYS
 from cxbot.digest.queries import collect
-from cxbot.digest.records import digest_status, enqueue_digest, record_skipped
+from cxbot.digest.records import delivery_state, digest_status, enqueue_digest, record_skipped
 from cxbot.digest.render import render, render_plain
 from cxbot.listener.keys import OUTBOX, SETTINGS, STORE
+from cxbot.outbox.worker import OutboxWorker
 
 log = logging.getLogger("cxbot.digest")
 
@@ -155,6 +157,38 @@ class DigestRunner:
         except Exception:
             log.exception("digest chart failed; sending the text alone")
             return None
+
+
+async def send_now(
+    runner: DigestRunner,
+    worker: OutboxWorker,
+    period: str,
+    now: datetime,
+    channels: list[str],
+    wait_seconds: float = 60,
+) -> list[tuple[str, bool, tuple[Any, ...]]]:
+    """Owe `period`'s digest to `channels` (once per week and channel) and deliver what is
+    owed now: per channel, whether this call wrote the row and its `delivery_state`. Like
+    `cxbot serve`, the outbox also delivers anything else that is owed."""
+    outcomes = await runner.send(period, now, channels)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while loop.time() < deadline:
+        states = [
+            await runner.store.read(partial(delivery_state, period=period, channel=c))
+            for c in channels
+        ]
+        if not any(st[3] in ("pending", "sending") for st in states):
+            break
+        await asyncio.sleep(min(1.0, await worker.deliver_due()))
+    return [
+        (
+            o.channel,
+            o.new,
+            await runner.store.read(partial(delivery_state, period=period, channel=o.channel)),
+        )
+        for o in outcomes
+    ]
 
 
 DIGESTS = web.AppKey("digests", DigestRunner)

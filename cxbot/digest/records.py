@@ -1,6 +1,7 @@
 """The `digests` table: one row per ISO week and channel, the record that makes digests
-idempotent. Plain `fn(db, ...)` functions for the writer (and reader) thread, with no imports
-from the app, so outbox.py can call `sync_digest_status` without an import cycle.
+idempotent. Plain `fn(db, ...)` functions for the writer (and reader) thread. The outbox row
+that delivers a digest is written with it (`cxbot.outbox.rows.owe`); its outcome is copied back
+into `digests` by an SQL trigger (migration m004).
 
 status: 'queued' (owed: its outbox row exists), 'sent' (with sent_at), 'failed' (the outbox
 gave up), 'skipped' (missed by more than grace_hours; never sent).
@@ -15,10 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from cxbot.models import iso_utc
-
-
-def dedup_key(period: str, channel: str) -> str:
-    return f"digest:{period}:{channel}"
+from cxbot.outbox import rows as outbox
 
 
 def digest_status(db: Database, period: str, channel: str) -> str | None:
@@ -41,11 +39,13 @@ def enqueue_digest(
     )
     if not cur.rowcount:
         return False
-    db.conn.execute(
-        "INSERT INTO outbox (kind, dedup_key, channel, payload, status, next_attempt_at,"
-        " created_at) VALUES ('digest', ?, ?, ?, 'pending', ?, ?) ON CONFLICT (dedup_key)"
-        " DO NOTHING",
-        [dedup_key(period, channel), channel, json.dumps(payload), stamp, stamp],
+    outbox.owe(
+        db,
+        kind="digest",
+        dedup_key=outbox.digest_key(period, channel),
+        channel=channel,
+        now=now,
+        payload=json.dumps(payload),
     )
     return True
 
@@ -59,16 +59,11 @@ def record_skipped(db: Database, period: str, channel: str, now: datetime) -> bo
     return bool(cur.rowcount)
 
 
-def sync_digest_status(db: Database, outbox_id: int) -> None:
-    """Copy a digest outbox row's final state ('sent' with its time, or 'failed') into
-    `digests`. Call it in the same writer job that marks the outbox row; other kinds: no-op."""
+def delivery_state(db: Database, period: str, channel: str) -> tuple[Any, ...]:
+    """(digest status, sent_at, outbox id, outbox status, last error) of a week and channel."""
     row = db.execute(
-        "SELECT kind, dedup_key, channel, status, sent_at FROM outbox WHERE id = ?", [outbox_id]
+        "SELECT d.status, d.sent_at, o.id, o.status, o.last_error FROM digests d LEFT JOIN"
+        " outbox o ON o.dedup_key = ? WHERE d.period = ? AND d.channel = ?",
+        [outbox.digest_key(period, channel), period, channel],
     ).fetchone()
-    if row is None or row[0] != "digest" or row[3] not in ("sent", "failed"):
-        return
-    period = str(row[1]).split(":")[1]  # digest:PERIOD:CHANNEL (channel names hold no ':')
-    db.execute(
-        "UPDATE digests SET status = ?, sent_at = ? WHERE period = ? AND channel = ?",
-        [row[3], row[4], period, row[2]],
-    )
+    return tuple(row) if row else (None,) * 5

@@ -1,5 +1,5 @@
 """What an outbox row says, built from the database at send time (so an update shows the latest
-status). Reading happens here; the rendering itself is blocks.py's pure functions."""
+status). The reads are `rows.py`'s; the rendering is `cxbot.slack.blocks`' pure functions."""
 
 from __future__ import annotations
 
@@ -8,33 +8,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.outbox import rows as outbox
 from cxbot.slack.blocks import AlertView, alert_message, rollup_message, spike_message
 
 ROLLUP_LINKS = 10
 
 
-def _signal(db: Database, signal_id: int) -> dict[str, Any]:
-    cur = db.execute("SELECT * FROM signals WHERE id = ?", [signal_id])
-    cols = [c[0] for c in cur.description]
-    row = cur.fetchone()
-    if row is None:
-        raise LookupError(f"signal {signal_id} not found")
-    return dict(zip(cols, row, strict=True))
-
-
 def alert_view(db: Database, signal_id: int, rules: list[str]) -> AlertView:
-    signal = _signal(db, signal_id)
-    name = signal.get("author_name")
-    earlier = 0
-    if signal.get("customer_id") is not None:
-        found = db.execute(
-            "SELECT c.name, (SELECT count(*) FROM signals s WHERE s.customer_id = c.id AND s.id < ?)"
-            " FROM customers c WHERE c.id = ?",
-            [signal_id, signal["customer_id"]],
-        ).fetchone()
-        if found:
-            name = found[0] or name
-            earlier = int(found[1])
+    signal, name, earlier = outbox.signal_for_message(db, signal_id)
     return AlertView(
         signal=signal,
         rules=rules,
@@ -50,16 +31,10 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     if kind == "alert":
         return alert_message(alert_view(db, row["signal_id"], json.loads(row["rules"])))
     if kind == "update":
-        alert = db.execute(
-            "SELECT signal_id, rules FROM outbox WHERE id = ?", [payload["alert_id"]]
-        ).fetchone()
-        return alert_message(alert_view(db, alert[0], json.loads(alert[1])))
+        signal_id, rules = outbox.alert_of(db, payload["alert_id"])
+        return alert_message(alert_view(db, signal_id, rules))
     if kind == "rollup":
-        held = db.execute(
-            "SELECT s.title, s.text, s.url FROM outbox o JOIN signals s ON s.id = o.signal_id"
-            " WHERE o.rollup_id = ? ORDER BY o.id",
-            [row["id"]],
-        ).fetchall()
+        held = outbox.held_signals(db, row["id"])
         links = [(t or x or "", u) for t, x, u in held[:ROLLUP_LINKS]]
         return rollup_message(
             row["rule"], row["channel"], len(held), payload["window_minutes"], links

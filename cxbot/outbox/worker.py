@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from cxbot.digest.records import sync_digest_status
 from cxbot.models import iso_utc
 from cxbot.outbox.messages import build_message
+from cxbot.outbox.rows import mark, owed_rows, parent_ts, sent_message
 from cxbot.slack.sinks import RetryLater, Sink, Undeliverable
 
 log = logging.getLogger("cxbot.outbox")
@@ -36,14 +36,6 @@ MAX_BACKOFF = 60.0
 
 def parse_iso(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def owed_rows(db: Database, limit: int = 500) -> list[dict[str, Any]]:
-    cur = db.execute(
-        "SELECT * FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id LIMIT ?", [limit]
-    )
-    cols = [c[0] for c in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def next_due_per_channel(
@@ -63,22 +55,6 @@ def next_due_per_channel(
             continue
         lanes.setdefault(ch, []).append(row)
     return lanes
-
-
-def mark(db: Database, outbox_id: int, **fields: Any) -> None:
-    sets = ", ".join(f"{k} = ?" for k in fields)
-    db.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
-    if fields.get("status") in ("sent", "failed"):
-        sync_digest_status(db, outbox_id)  # a digest's fate is recorded in the same transaction
-
-
-def parent_ts(db: Database, row: dict[str, Any]) -> str | None:
-    if row["thread_of"] is None:
-        return None
-    found = db.execute(
-        "SELECT slack_ts FROM outbox WHERE id = ? AND status = 'sent'", [row["thread_of"]]
-    ).fetchone()
-    return str(found[0]) if found and found[0] else None
 
 
 def backoff(attempts: int) -> float:
@@ -306,9 +282,5 @@ class OutboxWorker:
         target = None
         if row["kind"] == "update":
             payload = json.loads(row["payload"])
-            found = db.execute(
-                "SELECT slack_channel, slack_ts FROM outbox WHERE id = ? AND status = 'sent'",
-                [payload["alert_id"]],
-            ).fetchone()
-            target = (str(found[0]), str(found[1])) if found and found[1] else None
+            target = sent_message(db, payload["alert_id"])
         return message, parent_ts(db, row), target

@@ -170,3 +170,19 @@ def m003_fts_on_text_changes_only(db: Database) -> None:
   INSERT INTO signals_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
 END"""
     )
+
+
+@migrations()
+def m004_digest_status_follows_outbox(db: Database) -> None:
+    """A digest's outcome ('sent' with its time, or 'failed') is copied from its outbox row
+    into `digests` by the database, in the same statement that marks the row: the outbox
+    worker knows nothing of digests. The key is 'digest:PERIOD:CHANNEL' (periods hold no ':')."""
+    db.execute(
+        """CREATE TRIGGER outbox_digest_status AFTER UPDATE OF status ON outbox
+  WHEN new.kind = 'digest' AND new.status IN ('sent', 'failed')
+BEGIN
+  UPDATE digests SET status = new.status, sent_at = new.sent_at
+   WHERE channel = new.channel
+     AND period = substr(new.dedup_key, 8, instr(substr(new.dedup_key, 8), ':') - 1);
+END"""
+    )

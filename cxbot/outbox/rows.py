@@ -1,0 +1,216 @@
+"""The `outbox` table: every SQL statement that touches it, and every `dedup_key` format.
+
+One place writes outbox rows (`owe`, `mark`), so the idempotency keys that make a decision, a
+click or a digest safe to repeat are all built here. Plain `fn(db, ...)` functions for the
+writer (and reader) thread. A digest's outcome is copied into `digests` by an SQL trigger on
+the row (migration m004), so delivery never calls back into digest code.
+
+kinds: alert, rollup (the held-alerts summary of a throttled window), spike, update (a
+chat.update of an alert message), digest. status: pending, sending, sent, failed, held.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from cxbot.models import iso_utc
+
+# --- keys: a repeated decision finds its row by these and writes nothing --------------------
+
+
+def alert_key(signal_id: int, channel: str) -> str:
+    return f"alert:{signal_id}:{channel}"
+
+
+def held_summary_key(rule: str, channel: str, bucket: int) -> str:
+    # 'rollup' is the stored name of the held-alerts summary (kind and key); kept for old rows.
+    return f"rollup:{rule}:{channel}:{bucket}"
+
+
+def spike_key(rule: str, key: str, bucket: int) -> str:
+    return f"spike:{rule}:{key}:{bucket}"
+
+
+def update_key(alert_id: int, status: str, assignee: str | None) -> str:
+    return f"update:{alert_id}:{status}:{assignee}"
+
+
+def digest_key(period: str, channel: str) -> str:
+    return f"digest:{period}:{channel}"
+
+
+# --- writes ----------------------------------------------------------------------------------
+
+
+def owe(
+    db: Database,
+    *,
+    kind: str,
+    dedup_key: str,
+    channel: str,
+    now: datetime,
+    due: datetime | None = None,
+    status: str = "pending",
+    **fields: Any,
+) -> int | None:
+    """Owe a message: the new row's id, or None when `dedup_key` was owed already."""
+    row = {
+        "kind": kind,
+        "dedup_key": dedup_key,
+        "channel": channel,
+        "status": status,
+        "next_attempt_at": iso_utc(due or now),
+        "created_at": iso_utc(now),
+        **fields,
+    }
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    cur = db.conn.execute(
+        f"INSERT INTO outbox ({cols}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING",
+        tuple(row.values()),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+def mark(db: Database, outbox_id: int, **fields: Any) -> None:
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    db.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def _dicts(db: Database, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = db.execute(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def owed_rows(db: Database, limit: int = 500) -> list[dict[str, Any]]:
+    return _dicts(
+        db,
+        "SELECT * FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id LIMIT ?",
+        [limit],
+    )
+
+
+def is_owed(db: Database, dedup_key: str) -> bool:
+    return (
+        db.execute("SELECT 1 FROM outbox WHERE dedup_key = ?", [dedup_key]).fetchone() is not None
+    )
+
+
+def id_of(db: Database, dedup_key: str) -> int:
+    return int(db.execute("SELECT id FROM outbox WHERE dedup_key = ?", [dedup_key]).fetchone()[0])
+
+
+def parent_ts(db: Database, row: dict[str, Any]) -> str | None:
+    """The Slack ts of the message a row is threaded under, once that one is sent."""
+    if row["thread_of"] is None:
+        return None
+    found = db.execute(
+        "SELECT slack_ts FROM outbox WHERE id = ? AND status = 'sent'", [row["thread_of"]]
+    ).fetchone()
+    return str(found[0]) if found and found[0] else None
+
+
+def sent_message(db: Database, outbox_id: int) -> tuple[str, str] | None:
+    """(channel id, ts) of a sent message: what a chat.update targets."""
+    found = db.execute(
+        "SELECT slack_channel, slack_ts FROM outbox WHERE id = ? AND status = 'sent'", [outbox_id]
+    ).fetchone()
+    return (str(found[0]), str(found[1])) if found and found[1] else None
+
+
+def alert_of(db: Database, alert_id: int) -> tuple[int, list[str]]:
+    """The signal an alert row is about and the rules it matched."""
+    signal_id, rules = db.execute(
+        "SELECT signal_id, rules FROM outbox WHERE id = ?", [alert_id]
+    ).fetchone()
+    return int(signal_id), list(json.loads(rules))
+
+
+def held_signals(db: Database, summary_id: int) -> list[tuple[str | None, str | None, str | None]]:
+    """(title, text, url) of the alerts a held-alerts summary stands for, oldest first."""
+    return [
+        (t, x, u)
+        for t, x, u in db.execute(
+            "SELECT s.title, s.text, s.url FROM outbox o JOIN signals s ON s.id = o.signal_id"
+            " WHERE o.rollup_id = ? ORDER BY o.id",
+            [summary_id],
+        ).fetchall()
+    ]
+
+
+def alert_messages_of(db: Database, signal_id: int) -> list[tuple[int, str]]:
+    """(outbox id, channel) of every alert posted (or owed) for a signal."""
+    return [
+        (int(i), str(c))
+        for i, c in db.execute(
+            "SELECT id, channel FROM outbox WHERE signal_id = ? AND kind = 'alert'"
+            " AND status != 'held'",
+            [signal_id],
+        ).fetchall()
+    ]
+
+
+def first_alert_in_thread(
+    db: Database,
+    channel: str,
+    since: str,
+    *,
+    source: str | None = None,
+    thread_key: str | None = None,
+    customer_id: int | None = None,
+    not_signal: int | None = None,
+) -> int | None:
+    """The first live alert in `channel` since `since` for a ticket, else for a customer."""
+    if thread_key is not None:
+        params_: list[Any]
+        where, params_ = "s.source = ? AND s.thread_key = ?", [source, thread_key]
+    else:
+        where, params_ = "s.customer_id = ? AND s.id != ?", [customer_id, not_signal]
+    found = db.execute(
+        "SELECT o.id FROM outbox o JOIN signals s ON s.id = o.signal_id"
+        " WHERE o.kind = 'alert' AND o.channel = ? AND o.thread_of IS NULL"
+        " AND o.status IN ('pending', 'sending', 'sent') AND o.created_at >= ?"
+        f" AND {where} ORDER BY o.id LIMIT 1",
+        [channel, since, *params_],
+    ).fetchone()
+    return int(found[0]) if found else None
+
+
+def alerts_sent_since(db: Database, rule: str, channel: str, since: str) -> int:
+    """Alerts of a rule in a channel since a time, held ones not counted (throttling)."""
+    return int(
+        db.execute(
+            "SELECT count(*) FROM outbox WHERE kind = 'alert' AND rule = ? AND channel = ?"
+            " AND status != 'held' AND created_at >= ?",
+            [rule, channel, since],
+        ).fetchone()[0]
+    )
+
+
+def signal_for_message(db: Database, signal_id: int) -> tuple[dict[str, Any], str | None, int]:
+    """A signal row for its alert message, with the customer's profile name and how many
+    signals the customer sent before it."""
+    found = _dicts(db, "SELECT * FROM signals WHERE id = ?", [signal_id])
+    if not found:
+        raise LookupError(f"signal {signal_id} not found")
+    signal = found[0]
+    name = signal.get("author_name")
+    earlier = 0
+    if signal.get("customer_id") is not None:
+        row = db.execute(
+            "SELECT c.name, (SELECT count(*) FROM signals s WHERE s.customer_id = c.id AND s.id < ?)"
+            " FROM customers c WHERE c.id = ?",
+            [signal_id, signal["customer_id"]],
+        ).fetchone()
+        if row:
+            name = row[0] or name
+            earlier = int(row[1])
+    return signal, name, earlier
