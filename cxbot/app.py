@@ -6,14 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
-from functools import partial
 from typing import Any
 
 from aiohttp import web
 
-from cxbot.alerts.decide import AlertPolicy, decide_alerts
 from cxbot.config import Settings
-from cxbot.cx.slash import slash_handler
+from cxbot.cx.ask import slash_handler
 from cxbot.digest.job import digest_scheduler_ctx
 from cxbot.enrich.worker import EnrichmentWorker
 from cxbot.errors import ServiceUnavailable
@@ -47,11 +45,6 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.get_running_loop().run_in_executor(None, store.close)
 
 
-def alert_policy(settings: Settings) -> AlertPolicy:
-    f = settings.file
-    return AlertPolicy(rules=f.alerts, spikes=f.spikes, vip=f.vip)
-
-
 @contextlib.asynccontextmanager
 async def _task(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(coro, name=name)
@@ -79,7 +72,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         settings,
         app[STORE],
         app[NEW_SIGNALS],
-        after=partial(decide_alerts, policy=alert_policy(settings)),
+        policy=settings.alert_policy,
         on_alerts=outbox.poke,
     )
     async with _task(enrichment.run(), "enrichment"), _task(outbox.run(), "outbox"):

@@ -113,7 +113,7 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 )
 def ingest(config_path: Path | None, file: Path, source: str) -> None:
     """Backfill from JSON Lines (one generic signal per line); idempotent."""
-    from cxbot.ingest import ingest_lines
+    from cxbot.backfill import ingest_lines
 
     settings = settings_or_exit(config_path)
     total = sum(1 for _ in _numbered_lines(file))
@@ -175,7 +175,7 @@ def replay(
     For debugging an integration: the signals are stored (deduplicated as usual), enriched,
     and their alerts owed, to be delivered by `cxbot serve`.
     """
-    from cxbot.replay import replay_file
+    from cxbot.backfill import replay_file
 
     settings = settings_or_exit(config_path)
     pairs: dict[str, str] = {}
@@ -289,21 +289,25 @@ def digest(
 @click.argument("text", nargs=-1)
 def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
     """Answer what `/cx TEXT` answers in Slack, as plain text (try `cxbot ask help`)."""
-    from cxbot.cx.slash import answer_sync
-    from cxbot.store.writer import connect, writer_for
+    import asyncio
+
+    from cxbot.cx.ask import answer
+    from cxbot.slack.fmt import Answer
+    from cxbot.store.writer import Store, writer_for
 
     settings = settings_or_exit(config_path)
-    writer = writer_for(settings)
-    writer.start()  # creates and migrates the database if needed; mute/unmute write through it
-    reader = connect(settings.db_path, readonly=True)
-    try:
-        answer = answer_sync(
-            settings, reader, lambda fn: writer.submit(fn).result(), " ".join(text)
-        )
-    finally:
-        reader.conn.close()
-        writer.close()
-    click.echo(answer.plain)
+
+    async def run() -> Answer:
+        # The same path as /cx in Slack, on a Store: opening creates and migrates the database
+        # if needed; mute/unmute write through its writer.
+        store = Store(writer_for(settings))
+        store.open()
+        try:
+            return await answer(settings, store, " ".join(text), None, terminal=True)
+        finally:
+            store.close()
+
+    click.echo(asyncio.run(run()).plain)
 
 
 @main.command()
@@ -316,8 +320,8 @@ def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
 )
 def reprocess(config_path: Path | None, since: Any) -> None:
     """Re-enrich stored signals after the analyser or the topic taxonomy changed."""
-    from cxbot.reprocess import count_reprocessable
-    from cxbot.reprocess import reprocess as run_reprocess
+    from cxbot.backfill import count_reprocessable
+    from cxbot.backfill import reprocess as run_reprocess
 
     settings = settings_or_exit(config_path)
     day = since.strftime("%Y-%m-%d") if since else None

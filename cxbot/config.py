@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from cxbot.alerts.rules import AlertRule, SpikeRule, VipList
+from cxbot.alerts.rules import AlertPolicy, AlertRule, SpikeRule, VipList
 from cxbot.digest.config import (
     DigestConfig as DigestConfig,  # re-exported; fields: digest_config.py
 )
@@ -133,6 +133,11 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.file.timezone)
+
+    @property
+    def alert_policy(self) -> AlertPolicy:
+        """The rules stage's piece of the config."""
+        return AlertPolicy(rules=self.file.alerts, spikes=self.file.spikes, vip=self.file.vip)
 
 
 def _where(path: Path | None) -> str:

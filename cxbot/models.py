@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -107,3 +108,39 @@ class Signal(BaseModel):
         if not self.text and self.score is None and self.rating is None:
             raise ValueError("a signal needs text, a rating or a score")
         return self
+
+
+# --- rows the stages hand on ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The `/cx` filters (`source:`, `kind:`, `topic:`, `lang:`), shared by cx, digest, store."""
+
+    source: str | None = None
+    kind: str | None = None
+    topic: str | None = None
+    lang: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(k, v) for k in ("source", "kind", "topic", "lang") if (v := getattr(self, k))]
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """One signal as the query side lists it (alerts, `/cx top`, search, the digest)."""
+
+    id: int
+    created_at: str
+    source: str
+    kind: str
+    title: str | None
+    text: str | None  # the snippet for search results
+    url: str | None
+    rating: int | None
+    score: float | None
+    score_type: str | None
+    sentiment: float | None
+    sentiment_label: str | None
+    author: str | None
+    status: str

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from cxbot.enrich import Enrichment
-from cxbot.enrich.worker import apply_enrichment, pending
+from cxbot.enrich.rows import pending
+from cxbot.enrich.worker import apply_enrichment, store_enrichment
 from cxbot.models import Author, Signal
 from cxbot.store.intake import DeliveryRecord, store_deliveries
 from cxbot.store.writer import Writer, connect
@@ -85,17 +86,12 @@ def _state(db: Database) -> dict[str, Any]:
 def _enrich(db: Database, one_at_a_time: bool) -> list[dict[str, Any]]:
     rows = pending(db, limit=1000)
     results = [_enrichment(r["id"]) for r in rows]
-    seen: list[dict[str, Any]] = []
-
-    def after(db: Database, done: list[dict[str, Any]], now: datetime) -> list[int]:
-        seen.extend(done)
-        return []
-
+    seen: list[dict[str, Any]] = []  # what the rules stage is handed
     if one_at_a_time:
         for row, result in zip(rows, results, strict=True):
-            apply_enrichment(db, [row], [result], NOW, after)
+            seen.extend(store_enrichment(db, [row], [result], NOW))
     else:
-        apply_enrichment(db, rows, results, NOW, after)
+        seen.extend(store_enrichment(db, rows, results, NOW))
     return seen
 
 

@@ -10,27 +10,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from cxbot.alerts.records import active_mutes, negative_count
-from cxbot.alerts.rules import AlertRule, Facts, SpikeRule, VipList, alerts_for, spike_detected
+from cxbot.alerts.rules import (
+    AlertPolicy,
+    AlertRule,
+    Facts,
+    SpikeRule,
+    VipList,
+    alerts_for,
+    spike_detected,
+)
 from cxbot.models import iso_utc
 from cxbot.outbox import rows as outbox
 
 THREAD_HORIZON = timedelta(
     days=7
 )  # a customer's next signal within this joins the first alert's thread
-
-
-@dataclass(frozen=True)
-class AlertPolicy:
-    rules: Sequence[AlertRule]
-    spikes: Sequence[SpikeRule]
-    vip: VipList
 
 
 def facts_of(row: dict[str, Any], vip: VipList) -> Facts:

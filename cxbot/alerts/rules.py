@@ -160,3 +160,12 @@ def spike_detected(recent: int, baseline_counts: Sequence[int], rule: SpikeRule)
     """`recent` negatives in the window against the mean of the same window on previous days."""
     baseline = sum(baseline_counts) / len(baseline_counts) if baseline_counts else 0.0
     return recent >= rule.min_count and recent > rule.factor * baseline
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """What the rules stage needs from the config: `Settings.alert_policy`."""
+
+    rules: Sequence[AlertRule]
+    spikes: Sequence[SpikeRule]
+    vip: VipList

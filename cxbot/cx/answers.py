@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cxbot.cx.profiles import CustomerProfile
-from cxbot.cx.queries import SearchResult, SignalRow, Stats, TopicStats
+from cxbot.cx.queries import CustomerProfile, SearchResult, Stats, TopicStats
 from cxbot.metrics import METRICS, is_rising, mean_from_counts, pct_change, signed, sparkline
+from cxbot.models import Filters, SignalRow
 from cxbot.periods import Window, bucket_unit, describe
 from cxbot.slack.fmt import Answer, Fmt, Part, build, local_time, metric_line, mix_line, signal_line
 from cxbot.slack.fmt import title as heading
-from cxbot.store.rollup import Filters
 
 _UNIT_WORD = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly"}
 

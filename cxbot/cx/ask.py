@@ -1,23 +1,29 @@
-"""`ask`: the one entry point for `/cx TEXT` in Slack and `cxbot ask "TEXT"` in a terminal.
+"""`/cx TEXT` in Slack and `cxbot ask "TEXT"` in a terminal: one async `answer` for both.
 
-parse -> query -> render, on the reader thread (it only reads). Verbs that write (mute, unmute)
-come back as a `Write` whose `apply` the caller runs on the writer thread; `digest` comes back
-as its `Command` for the digest code to answer. Whatever the text, the user gets an Answer:
-unexpected failures are logged and answered with an apology, never a stack trace.
+parse -> query -> render, on the store's reader thread (`ask` only reads). Verbs that write
+(mute, unmute) come back from `ask` as a `Write` whose `apply` runs on the writer thread;
+`digest` comes back as a `DigestRequest` for the digest package to answer. Whatever the text,
+the user gets an Answer: unexpected failures are logged and answered with an apology, never a
+stack trace. The Slack listener (`slash_handler`) acks at once and answers through response_url.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from cxbot.alerts.records import list_mutes, mute_rule, unmute_rule
 from cxbot.alerts.rules import AlertRule, SpikeRule
+from cxbot.config import Settings
 from cxbot.cx.answers import (
     TREND_SPAN,
     render_customer,
@@ -28,25 +34,13 @@ from cxbot.cx.answers import (
     render_topics,
 )
 from cxbot.cx.grammar import METRIC_VERBS, USAGE, Command, CommandError, closest, parse_command
-from cxbot.cx.profiles import customer_profile
-from cxbot.cx.queries import (
-    known_topics,
-    known_values,
-    search,
-    stats,
-    top_negative,
-    topic_stats,
-)
+from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmuted
+from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
+from cxbot.models import Filters
 from cxbot.periods import DEFAULT_PERIOD, PeriodSpec, buckets, parse_period, previous, resolve
-from cxbot.slack.fmt import (
-    Answer,
-    error_answer,
-    render_alerts,
-    render_help,
-    render_muted,
-    render_unmuted,
-)
-from cxbot.store.rollup import Filters
+from cxbot.slack.fmt import Answer, error_answer
+from cxbot.store.reads import known_topics, known_values
+from cxbot.store.writer import Store
 
 log = logging.getLogger("cxbot.ask")
 
@@ -59,7 +53,14 @@ class Write:
     apply: Callable[[Database], Answer]
 
 
-Reply = Answer | Write | Command
+@dataclass(frozen=True)
+class DigestRequest:
+    """`/cx digest` (a preview of the last complete week) or `/cx digest send` (admins)."""
+
+    send: bool
+
+
+Reply = Answer | Write | DigestRequest
 
 
 def ask(
@@ -93,6 +94,110 @@ def ask(
         return error_answer("Sorry, something went wrong answering that; it has been logged.")
 
 
+# --- the one path for Slack and the terminal ------------------------------------------------
+
+
+def _ask(
+    settings: Settings, text: str, user_id: str | None, now: datetime
+) -> Callable[[Database], Reply]:
+    f = settings.file
+    return partial(
+        ask,
+        text=text,
+        now=now,
+        tz=settings.tz,
+        rules=[*f.alerts, *f.spikes],
+        user_id=user_id,
+        admins=f.slack.admins,
+    )
+
+
+def digest_preview_answer(settings: Settings, db: Database, now: datetime) -> Answer:
+    """`/cx digest`: this week's digest as it stands (the last complete week), for the asker."""
+    from cxbot.digest.queries import digest_preview
+
+    return digest_preview(db, now, settings.tz, settings)
+
+
+async def digest_send_answer(
+    settings: Settings, store: Any, poke: Callable[[], None], now: datetime
+) -> Answer:
+    """`/cx digest send` (admins): owe the last complete week's digest to every channel now."""
+    from cxbot.digest.build import last_complete_week
+    from cxbot.digest.job import DigestRunner
+
+    period = last_complete_week(now, settings.tz)
+    outcomes = await DigestRunner(store, settings, poke).send(period, now)
+    if not outcomes:
+        return Answer("No digest channels are configured ([digest] channels).", None)
+    lines = [
+        f"{o.channel}: {'queued' if o.new else 'already ' + o.status} ({o.period})"
+        for o in outcomes
+    ]
+    return Answer("Digest " + period + "\n" + "\n".join(lines), None)
+
+
+async def answer(
+    settings: Settings,
+    store: Store,
+    text: str,
+    user_id: str | None,
+    now: datetime | None = None,
+    *,
+    poke: Callable[[], None] = lambda: None,
+    terminal: bool = False,
+) -> Answer:
+    """What `/cx TEXT` answers. `store` has async `read`/`write` (a `Store`); `user_id` None is
+    the terminal, trusted like the database file it opens."""
+    now = now or datetime.now(UTC)
+    reply = await store.read(_ask(settings, text, user_id, now))
+    if isinstance(reply, Write):
+        public = reply.command.public
+        reply = await store.write(reply.apply)
+        reply = dataclasses.replace(reply, public=reply.public or public)
+    if isinstance(reply, DigestRequest):
+        if not reply.send:
+            return await store.read(lambda db: digest_preview_answer(settings, db, now))
+        if terminal:
+            return Answer("In a terminal, send the digest with `cxbot digest --send`.", None)
+        return await digest_send_answer(settings, store, poke, now)
+    return reply
+
+
+def slash_handler(
+    settings: Settings, store: Any, poke: Callable[[], None]
+) -> Callable[..., Awaitable[None]]:
+    """The bolt listener for `/cx`: ack at once (Slack's 3 s), answer through response_url."""
+
+    async def on_cx(
+        command: dict[str, Any],
+        ack: Callable[..., Awaitable[Any]],
+        respond: Callable[..., Awaitable[Any]],
+    ) -> None:
+        await ack()
+        started = time.perf_counter()
+        text = command.get("text", "")
+        user = command.get("user_id")
+        reply = await answer(settings, store, text, user, poke=poke)
+        await respond(
+            text=reply.text,
+            blocks=reply.blocks,
+            response_type="in_channel" if reply.public else "ephemeral",
+        )
+        log.info(
+            "/cx user=%s verb=%s public=%s %.0fms",
+            user,
+            (text.split() or ["help"])[0][:20],
+            reply.public,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    return on_cx
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
 def _spec(cmd: Command) -> PeriodSpec:
     default = parse_period(DEFAULT_PERIOD)
     assert default is not None
@@ -112,7 +217,7 @@ def _dispatch(
     if verb == "help":
         return render_help(USAGE, cmd.args[0] if cmd.args else None, public)
     if verb == "digest":
-        return cmd
+        return DigestRequest(send=cmd.args == ("send",))
     if verb in ("summary", *METRIC_VERBS, "top", "topics"):
         spec = _spec(cmd)
         window = resolve(spec, now, tz)

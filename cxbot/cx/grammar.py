@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cxbot.errors import CxbotError
-from cxbot.models import KINDS
+from cxbot.models import KINDS, Filters
 from cxbot.periods import PeriodError, PeriodSpec, parse_period
-from cxbot.store.rollup import Filters
 
 METRIC_VERBS = ("nps", "csat", "ces", "rating", "sentiment", "volume")
 PERIOD_VERBS = ("summary", *METRIC_VERBS, "top", "topics", "search")

@@ -1,8 +1,7 @@
 """Read functions behind `/cx`: `fn(db, ...)` returning plain dataclasses for answers.py.
 
 They run on the reader thread. Metrics come from the daily rollup (rollup.py); lists of signals
-come from indexes that stop after `limit` rows, so none of them scans a period's signals.
-"""
+come from indexes that stop after `limit` rows, so none of them scans a period's signals."""
 
 from __future__ import annotations
 
@@ -15,11 +14,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from cxbot.metrics import Counts
-from cxbot.models import iso_utc
+from cxbot.models import Filters, SignalRow, iso_utc
 from cxbot.periods import Window
+from cxbot.store.reads import SIGNAL_ROW_SQL, known_topics, signal_rows, topic_list
 from cxbot.store.rollup import (
     SEVERITY,
-    Filters,
     id_bounds,
     plan,
     raw_where,
@@ -27,8 +26,6 @@ from cxbot.store.rollup import (
     rollup_timezone,
     window_counts,
 )
-
-# --- metrics over windows ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -70,21 +67,6 @@ class TopicStats:
     before_negative: int = 0
 
 
-def known_topics(db: Database, limit: int = 500) -> list[str]:
-    """Distinct topics, by seeking the rollup's primary key topic by topic (no scan)."""
-    found: list[str] = []
-    last = ""
-    while len(found) < limit:
-        row = db.execute(
-            "SELECT topic FROM daily_rollup WHERE topic > ? ORDER BY topic LIMIT 1", [last]
-        ).fetchone()
-        if row is None:
-            break
-        last = row[0]
-        found.append(last)
-    return found
-
-
 def topic_stats(
     db: Database, window: Window, previous: Window | None, filters: Filters
 ) -> list[TopicStats]:
@@ -121,22 +103,6 @@ def topic_stats(
     return sorted(result, key=lambda r: (-r.n, r.topic))
 
 
-def topic_list(raw: str | None) -> list[str]:
-    """The topics of a signal as the rollup's SQL reads them (json_each: text values, once)."""
-    try:
-        value = json.loads(raw) if raw else []
-    except ValueError:
-        return []
-    items = (
-        value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
-    )
-    out: list[str] = []
-    for item in items:
-        if isinstance(item, str) and item and item not in out:
-            out.append(item)
-    return out
-
-
 def _raw_topic_counts(
     db: Database, start: datetime, end: datetime, filters: Filters
 ) -> dict[str, tuple[int, int]]:
@@ -154,46 +120,6 @@ def _raw_topic_counts(
             counts[0] += n
             counts[1] += int(negative)
     return {t: (c[0], c[1]) for t, c in acc.items()}
-
-
-# --- lists of signals --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SignalRow:
-    id: int
-    created_at: str
-    source: str
-    kind: str
-    title: str | None
-    text: str | None  # the snippet for search results
-    url: str | None
-    rating: int | None
-    score: float | None
-    score_type: str | None
-    sentiment: float | None
-    sentiment_label: str | None
-    author: str | None
-    status: str
-
-
-_ROW = (
-    "s.id, s.created_at, s.source, s.kind, s.title, substr(s.text, 1, 400), s.url, s.rating,"
-    " s.score, s.score_type, s.sentiment, s.sentiment_label,"
-    " coalesce(s.author_name, s.author_handle, s.author_email), s.status"
-)
-
-
-def signal_rows(db: Database, ids: Sequence[int]) -> list[SignalRow]:
-    """The signals with these ids, in this order."""
-    if not ids:
-        return []
-    marks = ", ".join("?" for _ in ids)
-    found = {
-        r[0]: SignalRow(*r)
-        for r in db.execute(f"SELECT {_ROW} FROM signals s WHERE s.id IN ({marks})", list(ids))
-    }
-    return [found[i] for i in ids if i in found]
 
 
 LONG_WINDOW = timedelta(days=14)
@@ -258,7 +184,7 @@ def search(
         conds.append("s.created_at >= ? AND s.created_at < ?")
         args += [*bounds, iso_utc(window.start), iso_utc(window.end)]
     rows = db.execute(
-        f"SELECT {_ROW.replace('substr(s.text, 1, 400)', _SNIPPET)} FROM signals_fts"
+        f"SELECT {SIGNAL_ROW_SQL.replace('substr(s.text, 1, 400)', _SNIPPET)} FROM signals_fts"
         f" JOIN signals s ON s.id = signals_fts.rowid WHERE {' AND '.join(conds)} AND {where}"
         " ORDER BY signals_fts.rowid DESC LIMIT ?",
         [*args, *params, limit + 1],
@@ -271,18 +197,140 @@ def search(
 _SNIPPET = "snippet(signals_fts, -1, char(2), char(3), '…', 24)"
 
 
-def known_values(db: Database, column: str, limit: int = 200) -> list[str]:
-    """Distinct sources or kinds, seeking their index value by value (for "did you mean")."""
-    if column not in ("source", "kind"):
-        return []
-    found: list[str] = []
-    last = ""
-    while len(found) < limit:
+# --- customer profiles (`/cx customer`) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    source: str
+    kind: str
+    n: int
+    negative: int
+    avg_sentiment: float | None
+    last_at: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    outbox_id: int
+    rules: list[str]
+    status: str  # delivery status: pending / sent / failed
+    created_at: str
+    signal: SignalRow
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    id: int
+    name: str | None
+    email: str | None
+    handles: list[tuple[str, str]]  # (provider, handle)
+    first_seen: str
+    last_seen: str
+    signal_count: int
+    avg_sentiment: float | None
+    channels: list[ChannelStats]
+    sentiment_points: list[tuple[str, float]]  # (created_at, sentiment), oldest first
+    open_alerts: list[AlertRow]
+    open_alert_count: int
+    recent: list[SignalRow]
+
+
+def find_customer(db: Database, who: str) -> int | None:
+    """An email matches `customers.email`; anything else is a handle on any provider."""
+    who = who.strip()
+    if "@" in who[1:]:
         row = db.execute(
-            f"SELECT {column} FROM signals WHERE {column} > ? ORDER BY {column} LIMIT 1", [last]
+            "SELECT id FROM customers WHERE email IN (?, ?) ORDER BY last_seen DESC LIMIT 1",
+            [who, who.lower()],
         ).fetchone()
-        if row is None:
-            break
-        last = row[0]
-        found.append(last)
-    return found
+    else:
+        bare = who.lstrip("@")
+        row = db.execute(
+            "SELECT h.customer_id FROM customer_handles h JOIN customers c ON c.id ="
+            " h.customer_id WHERE h.handle IN (?, ?, ?, ?) ORDER BY c.last_seen DESC LIMIT 1",
+            [bare, "@" + bare, bare.lower(), "@" + bare.lower()],
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def customer_profile(
+    db: Database, who: str, *, since: datetime, recent: int = 5
+) -> CustomerProfile | None:
+    """Profile across channels; `since` bounds the sentiment trend (e.g. a year back)."""
+    cid = find_customer(db, who)
+    if cid is None:
+        return None
+    c = db.execute(
+        "SELECT id, name, email, first_seen, last_seen, signal_count, avg_sentiment"
+        " FROM customers WHERE id = ?",
+        [cid],
+    ).fetchone()
+    handles = [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT provider, handle FROM customer_handles WHERE customer_id = ?"
+            " ORDER BY provider, handle",
+            [cid],
+        )
+    ]
+    channels = [
+        ChannelStats(*r)
+        for r in db.execute(
+            "SELECT source, kind, count(*), coalesce(sum(sentiment_label = 'negative'), 0),"
+            " avg(sentiment), max(created_at) FROM signals WHERE customer_id = ? GROUP BY source, kind"
+            " ORDER BY count(*) DESC, source",
+            [cid],
+        )
+    ]
+    points = [
+        (r[0], float(r[1]))
+        for r in db.execute(
+            "SELECT created_at, sentiment FROM signals WHERE customer_id = ? AND created_at >= ?"
+            " AND sentiment IS NOT NULL ORDER BY created_at",
+            [cid, iso_utc(since)],
+        )
+    ]
+    # Open = the signal the alert was about is not resolved yet, whatever the delivery status.
+    open_where = (
+        "FROM signals s JOIN outbox o ON o.signal_id = s.id WHERE s.customer_id = ?"
+        " AND s.status <> 'resolved'"
+    )
+    alert_rows = db.execute(
+        f"SELECT o.id, o.rules, o.status, o.created_at, s.id {open_where}"
+        " ORDER BY o.created_at DESC LIMIT 5",
+        [cid],
+    ).fetchall()
+    alert_count = db.execute(f"SELECT count(*) {open_where}", [cid]).fetchone()[0]
+    signals = {r.id: r for r in signal_rows(db, [r[4] for r in alert_rows])}
+    alerts = [AlertRow(r[0], _rule_names(r[1]), r[2], r[3], signals[r[4]]) for r in alert_rows]
+    recent_ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM signals WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?",
+            [cid, recent],
+        )
+    ]
+    return CustomerProfile(
+        id=c[0],
+        name=c[1],
+        email=c[2],
+        handles=handles,
+        first_seen=c[3],
+        last_seen=c[4],
+        signal_count=c[5],
+        avg_sentiment=c[6],
+        channels=channels,
+        sentiment_points=points,
+        open_alerts=alerts,
+        open_alert_count=alert_count,
+        recent=signal_rows(db, recent_ids),
+    )
+
+
+def _rule_names(raw: str | None) -> list[str]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from cxbot.cx.queries import SignalRow
 from cxbot.digest.config import DigestFilter, Schedule
 from cxbot.metrics import METRICS, RISING_MIN, Counts, mix_from_counts, pct_change, signed
+from cxbot.models import SignalRow
 from cxbot.periods import day_start, local_date, localize
 
 # --- weeks ---------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from cxbot.config import Settings
-from cxbot.cx.queries import SignalRow, known_topics, signal_rows
 from cxbot.digest.build import (
     DigestData,
     DigestWindow,
@@ -33,9 +32,10 @@ from cxbot.digest.build import (
 from cxbot.digest.config import DigestConfig
 from cxbot.digest.render import render_answer
 from cxbot.metrics import Counts, total
-from cxbot.models import iso_utc
+from cxbot.models import SignalRow, iso_utc
 from cxbot.periods import day_start, local_date
 from cxbot.slack.fmt import Answer
+from cxbot.store.reads import known_topics, signal_rows
 from cxbot.store.rollup import FIRST_TOPIC, ROLLUP_SUMS, SEVERITY, plan, raw_sums, rollup_timezone
 
 Key = tuple[str, str, str]  # (topic, source, kind); topic '' = every signal

@@ -10,15 +10,14 @@ says why that matters).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.enrich import rows as rows_sql
 from cxbot.enrich.identity import normalise_email, normalise_handle
-from cxbot.store.jsonsql import insert_json_rows, item, json_rows, next_id
 
 
 @dataclass
@@ -49,28 +48,14 @@ class CustomerBatch:
         handles = sorted({(p, h) for _, p, h in keys if h})
         by_email: dict[str, int] = {}
         email_of: dict[int, str | None] = {}
-        if emails:
-            for cid, email in json_rows(
-                db,
-                "SELECT json_group_array(json_array(id, email)) FROM customers"
-                " WHERE email IN (SELECT value FROM json_each(?))",
-                [json.dumps(emails, ensure_ascii=False)],
-            ):
-                by_email[email] = cid
-                email_of[cid] = email
+        for cid, email in rows_sql.customers_by_email(db, emails):
+            by_email[email] = cid
+            email_of[cid] = email
         by_handle: dict[tuple[str, str], int] = {}
-        if handles:
-            for provider, handle, cid, email in json_rows(
-                db,
-                "SELECT json_group_array(json_array(h.provider, h.handle, c.id, c.email))"
-                " FROM json_each(?) j"
-                f" JOIN customer_handles h ON h.provider = {item(0)} AND h.handle = {item(1)}"
-                " JOIN customers c ON c.id = h.customer_id",
-                [json.dumps(handles, ensure_ascii=False)],
-            ):
-                by_handle[(provider, handle)] = cid
-                email_of[cid] = email
-        return cls(by_email, by_handle, email_of, next_id(db, "customers"))
+        for provider, handle, cid, known in rows_sql.customers_by_handle(db, handles):
+            by_handle[(provider, handle)] = cid
+            email_of[cid] = known
+        return cls(by_email, by_handle, email_of, rows_sql.next_customer_id(db))
 
     def resolve(self, row: dict[str, Any]) -> int | None:
         """One profile per person: matched by normalised email, then by (provider, handle).
@@ -117,38 +102,13 @@ class CustomerBatch:
         """New profiles, emails gained, handles seen, each signal's customer, and the profiles'
         counts: five statements for the whole batch. `resolved` holds (customer id, signal row,
         text sentiment) for every signal that has a customer."""
-        insert_json_rows(db, "customers", self.new)
-        if self.emails_set:
-            db.execute(
-                f"UPDATE customers SET email = {item(1)} FROM json_each(?) j"
-                f" WHERE customers.id = {item(0)}",
-                [json.dumps(list(self.emails_set.items()), ensure_ascii=False)],
-            )
-        if self.handles_added:
-            db.execute(
-                "INSERT OR IGNORE INTO customer_handles (provider, handle, customer_id)"
-                f" SELECT {item(0)}, {item(1)}, {item(2)} FROM json_each(?) j",
-                [json.dumps(self.handles_added, ensure_ascii=False)],
-            )
-        if not resolved:
-            return
-        db.execute(
-            f"UPDATE signals SET customer_id = {item(1)} FROM json_each(?) j"
-            f" WHERE signals.id = {item(0)}",
-            [json.dumps([[row["id"], cid] for cid, row, _ in resolved])],
-        )
-        db.execute(
-            f"""UPDATE customers SET
-                 signal_count = signal_count + {item(1)},
-                 name = coalesce(name, {item(2)}),
-                 first_seen = min(first_seen, {item(3)}),
-                 last_seen = max(last_seen, {item(4)}),
-                 sentiment_sum = sentiment_sum + {item(5)},
-                 sentiment_count = sentiment_count + {item(6)},
-                 avg_sentiment = CASE WHEN sentiment_count + {item(6)} > 0
-                     THEN (sentiment_sum + {item(5)}) / (sentiment_count + {item(6)}) ELSE NULL END
-               FROM json_each(?) j WHERE customers.id = {item(0)}""",
-            [json.dumps(profile_changes(resolved), ensure_ascii=False)],
+        rows_sql.write_customers(
+            db,
+            self.new,
+            self.emails_set,
+            self.handles_added,
+            [[row["id"], cid] for cid, row, _ in resolved],
+            profile_changes(resolved),
         )
 
 

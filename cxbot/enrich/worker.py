@@ -3,7 +3,8 @@
 The database is the queue: a signal is pending while `enriched_at IS NULL`, so a signal stored
 but not enriched when the process died is picked up on the next start. The in-memory event only
 wakes the worker early. Writing the enrichment, the customer profile and the alerts it decides
-happens in one writer job, so they commit together (alerting.py).
+happens in one writer job, so they commit together: the rules stage (`cxbot.alerts.decide`)
+is called here, by name, on the freshly enriched rows.
 """
 
 from __future__ import annotations
@@ -24,46 +25,20 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.alerts.decide import decide_alerts
+from cxbot.alerts.rules import AlertPolicy
 from cxbot.config import Settings
 from cxbot.enrich import Enricher, Enrichment
+from cxbot.enrich import rows as rows_sql
 from cxbot.enrich.customers import CustomerBatch
 from cxbot.enrich.settings import EnrichSettings
 from cxbot.models import iso_utc
-from cxbot.store.jsonsql import item, json_rows
 
 log = logging.getLogger("cxbot.enrichment")
 
-BATCH = 200
 # Rows per write-back job: 0.2-0.5 ms each (alone, under load), so a webhook waits at most
 # ~10 ms behind one (open loop, 500/s: p99 32-227 ms with slices of 50, 23-47 ms with 20).
 WRITE_SLICE = 20
-_COLUMNS = (
-    "id",
-    "source",
-    "provider",
-    "kind",
-    "text",
-    "title",
-    "rating",
-    "score",
-    "score_type",
-    "author_name",
-    "author_email",
-    "author_handle",
-    "created_at",
-    "thread_key",
-    "url",
-)
-
-ENRICHED_COLUMNS = (
-    "lang",
-    "sentiment",
-    "sentiment_label",
-    "sentiment_source",
-    "topics",
-    "urgency",
-    "enriched_at",
-)
 
 
 def enriched_values(e: Enrichment, stamp: str) -> list[Any]:
@@ -80,51 +55,31 @@ def enriched_values(e: Enrichment, stamp: str) -> list[Any]:
     ]
 
 
-# Called inside the enrichment's write job with the freshly enriched rows; returns outbox ids.
-AfterEnrich = Callable[[Database, list[dict[str, Any]], datetime], list[int]]
-
-
-def pending(db: Database, limit: int = BATCH, since: str | None = None) -> list[dict[str, Any]]:
-    cols = ", ".join(_COLUMNS)
-    sql = f"SELECT {cols} FROM signals WHERE enriched_at IS NULL ORDER BY id LIMIT ?"
-    return [dict(zip(_COLUMNS, r, strict=True)) for r in db.execute(sql, [limit]).fetchall()]
-
-
 def apply_enrichment(
     db: Database,
     rows: Sequence[dict[str, Any]],
     results: Sequence[Enrichment],
     now: datetime,
-    after: AfterEnrich | None = None,
+    policy: AlertPolicy | None = None,
 ) -> list[int]:
-    """Store enrichment, customer profiles and (through `after`) alerts in one transaction.
+    """Store enrichment and customer profiles, then run the rules stage on the fresh rows, in
+    one transaction; returns the new outbox ids. `policy` None: the caller wants no alerts
+    (a backfill: old signals are history, not news)."""
+    done = store_enrichment(db, rows, results, now)
+    if policy is None or not done:
+        return []
+    return decide_alerts(db, done, now, policy)
 
-    A batch is a handful of statements over JSON arrays rather than several per signal (see
-    jsonsql.py: per-row statements stall on the GIL when the server is busy).
-    """
+
+def store_enrichment(
+    db: Database, rows: Sequence[dict[str, Any]], results: Sequence[Enrichment], now: datetime
+) -> list[dict[str, Any]]:
+    """Write the enrichment and customer profiles of the rows still pending; returns them as
+    the rules stage reads them (with customer, language, sentiment, topics, urgency)."""
     stamp = iso_utc(now)
-    # Only rows still pending: one enriched meanwhile (reprocess, a second worker) is not
-    # counted twice on its customer's profile.
-    updated = set(
-        json_rows(
-            db,
-            "SELECT json_group_array(id) FROM signals WHERE enriched_at IS NULL"
-            " AND id IN (SELECT value FROM json_each(?))",
-            [json.dumps([row["id"] for row in rows])],
-        )
-    )
+    updated = rows_sql.still_pending(db, [row["id"] for row in rows])
     fresh = [(row, e) for row, e in zip(rows, results, strict=True) if row["id"] in updated]
-    if fresh:
-        sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(ENRICHED_COLUMNS))
-        db.execute(
-            f"UPDATE signals SET {sets} FROM json_each(?) j WHERE signals.id = {item(0)}",
-            [
-                json.dumps(
-                    [[row["id"], *enriched_values(e, stamp)] for row, e in fresh],
-                    ensure_ascii=False,
-                )
-            ],
-        )
+    rows_sql.write_enrichment(db, [[row["id"], *enriched_values(e, stamp)] for row, e in fresh])
     customers = CustomerBatch.load(db, [row for row, _ in fresh])
     resolved: list[tuple[int, dict[str, Any], float | None]] = []  # customer, row, sentiment
     done: list[dict[str, Any]] = []
@@ -145,7 +100,7 @@ def apply_enrichment(
             }
         )
     customers.write(db, resolved)
-    return after(db, done, now) if after is not None and done else []
+    return done
 
 
 # The worker's own Enricher: built once by the executor's initializer, in the enrichment
@@ -206,14 +161,14 @@ class EnrichmentWorker:
         settings: Settings,
         store: Any,
         wake: asyncio.Event,
-        after: AfterEnrich | None = None,
+        policy: AlertPolicy | None,
         on_alerts: Callable[[list[int]], None] | None = None,
         poll: float = 5.0,
     ) -> None:
         self.settings = settings
         self.store = store
         self.wake = wake
-        self.after = after
+        self.policy = policy
         self.on_alerts = on_alerts
         self.poll = poll
         self._executor = enrichment_executor(settings)
@@ -238,7 +193,7 @@ class EnrichmentWorker:
         loop = asyncio.get_running_loop()
         total = 0
         while True:
-            rows = await self.store.read(pending)
+            rows = await self.store.read(rows_sql.pending)
             if not rows:
                 return total
             started = time.perf_counter()
@@ -253,7 +208,7 @@ class EnrichmentWorker:
                         rows=rows[i : i + WRITE_SLICE],
                         results=results[i : i + WRITE_SLICE],
                         now=datetime.now(UTC),
-                        after=self.after,
+                        policy=self.policy,
                     )
                 )
                 owed += len(outbox_ids)
@@ -271,7 +226,7 @@ class EnrichmentWorker:
         self._executor.shutdown(wait=True)
 
 
-def enrich_all_pending(settings: Settings, after: AfterEnrich | None = None) -> int:
+def enrich_all_pending(settings: Settings, policy: AlertPolicy | None) -> int:
     """Synchronous drain for the CLI (`ingest`, `reprocess`): every pending signal, in batches."""
     from cxbot.store.writer import connect, writer_for
 
@@ -281,11 +236,15 @@ def enrich_all_pending(settings: Settings, after: AfterEnrich | None = None) -> 
     reader = connect(settings.db_path, readonly=True)
     total = 0
     try:
-        while rows := pending(reader):
+        while rows := rows_sql.pending(reader):
             results = enricher.enrich_many(rows)
             writer.submit(
                 partial(
-                    apply_enrichment, rows=rows, results=results, now=datetime.now(UTC), after=after
+                    apply_enrichment,
+                    rows=rows,
+                    results=results,
+                    now=datetime.now(UTC),
+                    policy=policy,
                 )
             ).result()
             total += len(rows)

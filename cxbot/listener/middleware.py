@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cxbot.errors import HTTPError
 from cxbot.listener.keys import STORE
+from cxbot.store.reads import unenriched_count
 
 log = logging.getLogger("cxbot.web")
 
@@ -39,16 +40,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def healthz(request: web.Request) -> web.Response:
-    def probe(db: object) -> int:
-        from sqlite_utils import Database
-
-        assert isinstance(db, Database)
-        return int(
-            db.execute("SELECT count(*) FROM signals WHERE enriched_at IS NULL").fetchone()[0]
-        )
-
     try:
-        backlog = await request.app[STORE].read(probe)
+        backlog = await request.app[STORE].read(unenriched_count)
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         return web.json_response({"ok": False, "database": f"unreachable: {exc}"}, status=503)
     return web.json_response({"ok": True, "database": "ok", "unenriched": backlog})

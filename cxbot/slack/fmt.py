@@ -4,26 +4,29 @@ Each renderer writes its answer once against a `Fmt`; it is run twice, plain (th
 ask` prints and Slack's notification fallback) and Slack mrkdwn (the blocks), so both say the
 same words. User-supplied text goes through `slacktext.escape` in both (the text is also Slack's
 fallback, which Slack parses too): no `<!channel>`, `@here`, disguised links or formatting can get
-through. `Answer.plain` undoes those escapes for a terminal.
-"""
+through. `Answer.plain` undoes those escapes for a terminal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from cxbot.cx.queries import SignalRow
 from cxbot.metrics import METRICS, Counts, format_change, mix_from_counts, signed
+from cxbot.models import Filters, SignalRow
 from cxbot.slack.text import escape, safe_url, to_plain, trim
-from cxbot.store.rollup import Filters
 
 MAX_BLOCKS = 50
+
+
 MAX_SECTION = 3000
 
+
 Kind = Literal["section", "context"]
+
+
 Part = tuple[Kind, str]
 
 
@@ -94,9 +97,6 @@ def _chunks(body: str) -> list[str]:
     if current.strip():
         chunks.append(current)
     return chunks
-
-
-# --- pieces ------------------------------------------------------------------------------------
 
 
 def filters_text(f: Fmt, filters: Filters) -> str:
@@ -199,150 +199,3 @@ def error_parts(f: Fmt, message: str, usage: str | None, suggestion: str | None)
 
 def error_answer(message: str, usage: str | None = None, suggestion: str | None = None) -> Answer:
     return build(lambda f: error_parts(f, message, usage, suggestion))
-
-
-# --- help and the admin verbs -------------------------------------------------------------------
-
-EXAMPLES = {
-    "summary": ["/cx summary", "/cx summary 30d source:appstore", "/cx summary last week public"],
-    "nps": ["/cx nps 90d", "/cx nps this month kind:survey"],
-    "csat": ["/cx csat 30d source:zendesk"],
-    "ces": ["/cx ces 90d"],
-    "rating": ["/cx rating 30d source:appstore lang:de"],
-    "sentiment": ["/cx sentiment 7d topic:billing"],
-    "volume": ["/cx volume 24h", "/cx volume 2026-11-01..2026-11-15 kind:ticket"],
-    "top": ["/cx top negative", "/cx top negative 24h source:trustpilot"],
-    "topics": ["/cx topics 30d"],
-    "search": ["/cx search refund", '/cx search "double charged" 30d kind:ticket'],
-    "customer": ["/cx customer ana@example.com", "/cx customer @ana"],
-    "alerts": ["/cx alerts"],
-    "mute": ["/cx mute bad-review 2h"],
-    "unmute": ["/cx unmute bad-review"],
-    "digest": ["/cx digest"],
-    "help": ["/cx help nps"],
-}
-SUMMARIES = {
-    "summary": "volume, NPS, CSAT, CES, rating and sentiment, each against the previous period",
-    "nps": "Net Promoter Score with its sample and trend",
-    "csat": "CSAT (% 4–5 of 5)",
-    "ces": "Customer Effort Score (mean of 1–7)",
-    "rating": "average star rating",
-    "sentiment": "average text sentiment and the label mix",
-    "volume": "how many signals",
-    "top": "the worst negative signals, with links",
-    "topics": "topics ranked, rising ones marked",
-    "search": "full-text search, newest first",
-    "customer": "one customer across channels",
-    "alerts": "alert rules and mutes",
-    "mute": "silence a rule for a while (admins)",
-    "unmute": "lift a mute (admins)",
-    "digest": "preview this week's digest",
-    "help": "this help",
-}
-PERIOD_HELP = (
-    "Periods: 24h, 7d (default), 30d, 90d, 365d, any Nd or Nh, today, yesterday, this"
-    " week, last week, this month, last month, all, or 2026-11-01..2026-11-15 (days in"
-    " the team's timezone)."
-)
-FILTER_HELP = (
-    "Filters: source:NAME kind:review|ticket|message|mention|survey topic:NAME"
-    " lang:CODE. Add `public` at the end to post the answer in the channel."
-)
-
-
-def render_help(usage: dict[str, str], topic: str | None = None, public: bool = False) -> Answer:
-    def parts(f: Fmt) -> list[Part]:
-        head: Part
-        if topic in usage:
-            assert topic is not None
-            lines = [
-                f.b(f"/cx {topic}") + f" — {SUMMARIES[topic]}",
-                f"Usage: {f.code(usage[topic])}",
-                "Examples: " + " · ".join(f.code(e) for e in EXAMPLES[topic]),
-            ]
-            return [("section", "\n".join(lines)), ("context", f"{PERIOD_HELP} {FILTER_HELP}")]
-        head = (
-            "section",
-            f.b("/cx — ask cxbot about customer experience")
-            + (f"\n(no command `{f.esc(topic)}`)" if topic else ""),
-        )
-        lines = [f"{f.code(usage[v])} — {SUMMARIES[v]}" for v in usage if v != "help"]
-        return [
-            head,
-            ("section", "\n".join(lines)),
-            ("context", PERIOD_HELP),
-            ("context", FILTER_HELP),
-            (
-                "context",
-                "e.g. "
-                + " · ".join(
-                    f.code(e)
-                    for e in (
-                        "/cx summary 30d",
-                        "/cx nps 90d source:appstore",
-                        "/cx search refund",
-                        "/cx help nps",
-                    )
-                ),
-            ),
-        ]
-
-    return build(parts, public)
-
-
-def render_alerts(
-    rules: Sequence[tuple[str, str, str]],
-    mutes: dict[str, tuple[str, str | None]],
-    tz: ZoneInfo,
-    public: bool = False,
-) -> Answer:
-    """`rules`: (name, channel, conditions); `mutes`: rule -> (until ISO, muted_by)."""
-
-    def parts(f: Fmt) -> list[Part]:
-        if not rules:
-            return [("section", "No alert rules are configured ([[alerts]] in the config).")]
-        lines = []
-        for name, channel, conditions in rules:
-            line = f"• {f.b(f.esc(name))} → {f.esc(channel)} — {f.esc(conditions)}"
-            if name in mutes:
-                until, by = mutes[name]
-                who = f" by {f.esc(by)}" if by else ""
-                line += f"  🔇 muted until {local_time(until, tz, '%d %b %H:%M')}{who}"
-            lines.append(line)
-        stale = sorted(set(mutes) - {r[0] for r in rules})
-        out: list[Part] = [("section", f.b("Alert rules") + "\n" + "\n".join(lines))]
-        if stale:
-            out.append(
-                (
-                    "context",
-                    "Also muted (no such rule in the config): "
-                    + ", ".join(f.esc(s) for s in stale),
-                )
-            )
-        return out
-
-    return build(parts, public)
-
-
-def render_muted(
-    rule: str, until: datetime, tz: ZoneInfo, by: str | None, public: bool = False
-) -> Answer:
-    when = until.astimezone(tz).strftime("%d %b %H:%M")
-    return build(
-        lambda f: [("section", f"🔇 {f.b(f.esc(rule))} is muted until {when} ({tz.key}).")],
-        public,
-    )
-
-
-def render_unmuted(rule: str, existed: bool, public: bool = False) -> Answer:
-    return build(
-        lambda f: [
-            (
-                "section",
-                f"🔔 {f.b(f.esc(rule))} is unmuted."
-                if existed
-                else f"{f.b(f.esc(rule))} was not muted.",
-            )
-        ],
-        public,
-    )

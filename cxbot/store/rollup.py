@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from cxbot.metrics import COUNT_FIELDS, CSAT_GOOD_MIN, PASSIVE_MIN, PROMOTER_MIN, Counts
-from cxbot.models import iso_utc
+from cxbot.models import Filters, iso_utc
 from cxbot.periods import day_start, local_date
 
 _NPS = "{p}score_type = 'nps' AND {p}score IS NOT NULL"
@@ -262,17 +262,6 @@ def set_rollup_timezone(db: Database, tz: ZoneInfo) -> bool:
 
 
 # --- reading: whole days from the rollup, partial days from signals -----------------------------
-
-
-@dataclass(frozen=True)
-class Filters:
-    source: str | None = None
-    kind: str | None = None
-    topic: str | None = None
-    lang: str | None = None
-
-    def items(self) -> list[tuple[str, str]]:
-        return [(k, v) for k in ("source", "kind", "topic", "lang") if (v := getattr(self, k))]
 
 
 @dataclass(frozen=True)
