@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cxbot.cx.ask import ask  # noqa: E402
 from cxbot.models import iso_utc  # noqa: E402
-from cxbot.store.rollup import rebuild_rollup, set_rollup_timezone  # noqa: E402
+from cxbot.store.rollup import rebuild_rollup, set_rollup_timezone
 from cxbot.store.writer import connect, migrate  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -1,14 +1,16 @@
 """Measure the sentiment analysers on labelled JSONL sets.
 
     python benchmarks/sentiment_eval.py ../shared/eval/sentiment [--analysers SPEC,...]
-        [--model-path DIR] [--json out.json]
+        [--model-path DIR] [--json out.json] [--threads N] [--also tests/enrich/data]
 
 Every `*.jsonl` under the folder holds one {"text", "label"} object per line, labels
-negative/neutral/positive; the file stem ends in `_<lang>`. Each text goes through the whole
+negative/neutral/positive; the file stem ends in `_<lang>`. `--also FOLDER` adds the team's own
+held-out files there (`sentiment_heldout_<lang>.tsv`, label<TAB>text, '#' comments). Each text goes through the whole
 Enricher (language detection, analyser, explicit-score rules, topics, urgency), exactly as in
 production, with no rating or score, so the label comes from the text alone.
 
-An analyser SPEC is NAME or NAME@NEG:POS, NAME in ensemble/textblob/vader/transformers, NEG:POS
+An analyser SPEC is NAME or NAME@NEG:POS, NAME in ensemble/textblob/vader/transformers/
+multilingual, NEG:POS
 the label thresholds (default: EnrichSettings' defaults). The default list runs TextBlob and
 VADER at the conventional +-0.05, the ensemble at its defaults, and TextBlob at the thresholds
 that suited it best on our own sentences (0:0.1), so its comparison does not hang on one cut.
@@ -20,8 +22,13 @@ Metrics, per file and analyser:
   unsc      share labelled 'unscored' (language the analyser cannot read, or undetectable)
   negMiss   share of gold-negative texts labelled neutral or positive ('unscored' not counted)
   zero      share with a text score of exactly 0.0 (a "fake neutral" if the language is wrong)
-  docs/s    texts per CPU-second of this process, everything included; one thread; the best
-            of --repeat passes (other processes on the machine only ever slow a pass down)
+  docs/s    texts per CPU-second of this process, everything included; --threads BLAS threads
+            (default one); the best of --repeat passes (other processes only slow a pass down)
+  wall/s    texts per wall-clock second of the same pass (with --threads 2: what 2 cores give)
+  RSS       peak resident memory of this process (MB) once the file was done; it only grows,
+            so run one analyser per process to read an analyser's own peak
+A summary table gives, per language and analyser, the mean macro-F1 over that language's files,
+the mean unscored share and the slowest file's docs/s.
 Binary sets (no neutral gold, e.g. snappfood_fa): F1 and recall are over negative/positive only;
 a neutral or unscored prediction is a miss for its gold class and counts against no class.
 """
@@ -29,14 +36,20 @@ a neutral or unscored prediction is a miss for its gold class and counts against
 from __future__ import annotations
 
 import os
+import sys
 
-# One core: no BLAS/OpenMP threads behind numpy (py3langid) or torch.
+# One core by default: no BLAS/OpenMP threads behind numpy (py3langid, the multilingual encoder)
+# or torch. `--threads N` must act before numpy is imported, hence this early look at argv.
+_THREADS = "1"
+for _i, _arg in enumerate(sys.argv):
+    if _arg == "--threads" and _i + 1 < len(sys.argv):
+        _THREADS = sys.argv[_i + 1]
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+    os.environ.setdefault(_var, _THREADS)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
+import resource  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -66,12 +79,18 @@ class Row:
     exact_zero: float
     docs_per_s: float
     detected: dict[str, float]  # share of texts per detected language (top 3)
+    wall_per_s: float = 0.0
+    peak_rss_mb: float = 0.0
 
 
 def load(path: Path) -> list[tuple[str, str]]:
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
+        if path.suffix == ".tsv":
+            if line.strip() and not line.startswith("#"):
+                label, _, text = line.partition("\t")
+                rows.append((text.strip(), label.strip()))
+        elif line.strip():
             obj = json.loads(line)
             rows.append((obj["text"], obj["label"]))
     return rows
@@ -105,13 +124,14 @@ def parse_spec(spec: str, model_path: str | None) -> tuple[str, EnrichSettings]:
 def evaluate(path: Path, label: str, enricher: Enricher, repeat: int) -> Row:
     rows = load(path)
     items = [{"text": text} for text, _ in rows]
-    cpu = float("inf")
+    cpu = wall = float("inf")
     for _ in range(repeat):
         results = []
-        start = time.process_time()
+        start, wall_start = time.process_time(), time.perf_counter()
         for i in range(0, len(items), BATCH):
             results.extend(enricher.enrich_many(items[i : i + BATCH]))
         cpu = min(cpu, time.process_time() - start)
+        wall = min(wall, time.perf_counter() - wall_start)
     gold = [g for _, g in rows]
     pred = [r.sentiment_label for r in results]
     acc, f1, recall = metrics(gold, pred)
@@ -137,6 +157,8 @@ def evaluate(path: Path, label: str, enricher: Enricher, repeat: int) -> Row:
         exact_zero=sum(r.text_sentiment == 0.0 for r in results) / len(results),
         docs_per_s=len(rows) / cpu if cpu else float("inf"),
         detected={k: v / len(results) for k, v in top},
+        wall_per_s=len(rows) / wall if wall else float("inf"),
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
 
 
@@ -147,9 +169,9 @@ def pct(x: float) -> str:
 def table(rows: list[Row]) -> str:
     head = (
         "| file | analyser | n | acc | macro-F1 | R-neg | R-neu | R-pos | unscored | negMiss "
-        "| exact-0 | docs/s | detected as |"
+        "| exact-0 | docs/s | wall/s | RSS MB | detected as |"
     )
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 15]
     for r in rows:
         rec = [pct(r.recall[c]) if c in r.recall else "–" for c in CLASSES]
         det = ", ".join(f"{k} {pct(v)}" for k, v in r.detected.items())
@@ -157,7 +179,7 @@ def table(rows: list[Row]) -> str:
             f"| {r.file} | {r.analyser} | {r.n} | {pct(r.acc)} | {pct(r.macro_f1)} | "
             + " | ".join(rec)
             + f" | {pct(r.unscored)} | {pct(r.neg_missed)} | {pct(r.exact_zero)} "
-            f"| {r.docs_per_s:,.0f} | {det} |"
+            f"| {r.docs_per_s:,.0f} | {r.wall_per_s:,.0f} | {r.peak_rss_mb:,.0f} | {det} |"
         )
     return "\n".join(lines)
 
@@ -173,6 +195,30 @@ def summary(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
+def by_language(rows: list[Row]) -> str:
+    """Per language and analyser: means over the language's files (held-out files apart)."""
+    out = [
+        "",
+        "| lang | analyser | files | mean macro-F1 | mean unscored | slowest docs/s "
+        "| slowest wall/s | peak RSS MB |",
+        "|" + "---|" * 8,
+    ]
+    groups: dict[tuple[str, str, bool], list[Row]] = {}
+    for r in rows:
+        own = r.file.startswith("sentiment_heldout_")
+        groups.setdefault((r.lang, r.analyser, own), []).append(r)
+    for (lang, name, own), picked in sorted(groups.items()):
+        n = len(picked)
+        out.append(
+            f"| {lang}{' (own held-out)' if own else ''} | {name} | {n} "
+            f"| {pct(sum(r.macro_f1 for r in picked) / n)} "
+            f"| {pct(sum(r.unscored for r in picked) / n)} "
+            f"| {min(r.docs_per_s for r in picked):,.0f} | {min(r.wall_per_s for r in picked):,.0f} "
+            f"| {max(r.peak_rss_mb for r in picked):,.0f} |"
+        )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("folder", type=Path)
@@ -180,8 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-path", help="model folder for the transformers analyser")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
     ap.add_argument("--repeat", type=int, default=1, help="timed passes per file (best counts)")
+    ap.add_argument("--threads", default="1", help="BLAS/OpenMP threads (read before numpy loads)")
+    ap.add_argument("--also", type=Path, help="folder with the team's sentiment_heldout_*.tsv")
+    ap.add_argument("--langs", help="only files of these languages, e.g. fa,tr,ar")
     args = ap.parse_args(argv)
     files = sorted(args.folder.glob("*.jsonl"))
+    if args.also:
+        files += sorted(args.also.glob("sentiment_heldout_*.tsv"))
+    if args.langs:
+        wanted = set(args.langs.split(","))
+        files = [f for f in files if f.stem.rsplit("_", 1)[-1] in wanted]
     if not files:
         print(f"no *.jsonl files in {args.folder}", file=sys.stderr)
         return 2
@@ -196,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.sort(key=lambda r: (r.lang != "en", r.file))
     print(table(rows))
     print(summary(rows))
+    print(by_language(rows))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1), encoding="utf-8")
     return 0

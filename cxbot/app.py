@@ -17,7 +17,6 @@ from cxbot.enrich.worker import EnrichmentWorker
 from cxbot.errors import ServiceUnavailable
 from cxbot.listener.keys import (
     BODY_LIMIT,
-    CREDENTIALS,
     NEW_SIGNALS,
     OUTBOX,
     SETTINGS,
@@ -25,10 +24,10 @@ from cxbot.listener.keys import (
     STORE,
 )
 from cxbot.listener.middleware import error_middleware, healthz
-from cxbot.listener.slack import build_bolt, events_route, slack_client
-from cxbot.listener.webhooks import all_credentials, handshake, receive
+from cxbot.listener.slack import build_bolt, events_route
+from cxbot.listener.webhooks import handshake, receive
 from cxbot.outbox.worker import OutboxWorker
-from cxbot.slack.sinks import ConsoleSink, Sink, SlackSink
+from cxbot.slack.sinks import Sink, sink_for, slack_client
 from cxbot.store.writer import Store, writer_for
 
 log = logging.getLogger("cxbot")
@@ -36,7 +35,7 @@ log = logging.getLogger("cxbot")
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = Store(writer_for(settings))
+    store = Store(writer_for(settings.db_path, settings.file.database, settings.tz))
     # Opening migrates: blocking work, so off the event loop.
     await asyncio.get_running_loop().run_in_executor(None, store.open)
     app[STORE] = store
@@ -59,7 +58,7 @@ async def _task(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[asy
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     """Enrichment and outbox delivery; both resume from the database after a restart."""
     settings = app[SETTINGS]
-    sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
+    sink: Sink = sink_for(settings.slack_bot_token, settings.slack_api_url)
     slack = settings.file.slack
     outbox = OutboxWorker(
         app[STORE],
@@ -69,7 +68,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[OUTBOX] = outbox
     enrichment = EnrichmentWorker(
-        settings,
+        settings.file.enrich,
+        settings.base_dir,
         app[STORE],
         app[NEW_SIGNALS],
         policy=settings.alert_policy,
@@ -77,7 +77,8 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     async with _task(enrichment.run(), "enrichment"), _task(outbox.run(), "outbox"):
         yield
-    enrichment.close()
+    # Waits for the scorer process (or thread) to stop: off the event loop.
+    await asyncio.get_running_loop().run_in_executor(None, enrichment.close)
     await sink.close()
 
 
@@ -93,7 +94,6 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=server.max_body_bytes + 1)
     app[SETTINGS] = settings
     app[SOURCES] = settings.sources
-    app[CREDENTIALS] = all_credentials(settings.sources, server.replay_window_seconds)
     app[BODY_LIMIT] = server.max_body_bytes
     app[NEW_SIGNALS] = asyncio.Event()
     app.cleanup_ctx.append(_store_ctx)
@@ -121,7 +121,7 @@ def _slack_events_handler(app: web.Application) -> Any:
                 settings,
                 app[STORE],
                 app[OUTBOX].poke,
-                slack_client(settings),
+                slack_client(settings.slack_bot_token, settings.slack_api_url),
                 on_command=slash_handler(settings, app[STORE], app[OUTBOX].poke),
             )
             handler = events_route(bolt)

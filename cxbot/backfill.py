@@ -22,7 +22,7 @@ from cxbot.enrich import Enrichment
 from cxbot.enrich import rows as rows_sql
 from cxbot.enrich.worker import build_enricher, enrich_all_pending, enriched_values
 from cxbot.errors import BadRequest, NotFound
-from cxbot.listener.webhooks import answer, check_and_parse, credentials_for, record_for
+from cxbot.listener.webhooks import answer, check_and_parse, record_for
 from cxbot.models import Signal, iso_utc
 from cxbot.sources import get_provider
 from cxbot.sources.base import Delivery
@@ -66,7 +66,7 @@ def ingest_lines(
     progress: Callable[[int], None] = lambda n: None,
 ) -> IngestReport:
     report = IngestReport()
-    writer = writer_for(settings)
+    writer = writer_for(settings.db_path, settings.file.database, settings.tz)
     writer.start()
     try:
         chunk: list[tuple[int, bytes, Signal]] = []
@@ -127,11 +127,10 @@ def replay_file(
         raise NotFound(f"unknown source {source_name!r}: add [sources.{source_name}] to the config")
     provider = get_provider(source.type)
     unchecked = dataclasses.replace(source, verify=False)
-    creds = credentials_for(source, settings.file.server.replay_window_seconds)
     delivery = Delivery(body=body, headers=dict(headers), now=time.time())
-    parsed = check_and_parse(provider, unchecked, creds, delivery)
+    parsed = check_and_parse(provider, unchecked, source.credentials, delivery)
     rec = record_for(unchecked, provider, delivery, parsed, "application/json")
-    writer = writer_for(settings)
+    writer = writer_for(settings.db_path, settings.file.database, settings.tz)
     writer.start()
     try:
         stored = writer.submit(partial(store_delivery, rec=rec)).result()
@@ -158,7 +157,7 @@ def reprocess(
     taxonomy changed. Enriched signals only: pending ones are the worker's. Alerts are not
     decided again: these signals are not news."""
     enricher = build_enricher(settings)
-    writer = writer_for(settings)
+    writer = writer_for(settings.db_path, settings.file.database, settings.tz)
     writer.start()
     reader = connect(settings.db_path, readonly=True)
     last, total = 0, 0

@@ -218,9 +218,8 @@ def digest(
     from cxbot.digest.job import DigestRunner, send_now
     from cxbot.digest.queries import collect
     from cxbot.digest.render import render_plain
-    from cxbot.listener.slack import slack_client
     from cxbot.outbox.worker import OutboxWorker
-    from cxbot.slack.sinks import ConsoleSink, Sink, SlackSink
+    from cxbot.slack.sinks import Sink, sink_for
     from cxbot.store.writer import Store, connect, writer_for
 
     settings = settings_or_exit(config_path)
@@ -257,15 +256,17 @@ def digest(
     setup_logging("WARNING")
 
     async def send() -> list[tuple[str, bool, tuple[Any, ...]]]:
-        store = Store(writer_for(settings))
+        store = Store(writer_for(settings.db_path, settings.file.database, settings.tz))
         store.open()
-        sink: Sink = SlackSink(slack_client(settings)) if settings.slack_token else ConsoleSink()
+        sink: Sink = sink_for(settings.slack_bot_token, settings.slack_api_url)
         slack = settings.file.slack
         worker = OutboxWorker(
             store, sink, timeout_seconds=slack.send_timeout_seconds, pace_seconds=slack.pace_seconds
         )
         try:
-            return await send_now(DigestRunner(store, settings), worker, period, now, targets)
+            return await send_now(
+                DigestRunner(store, config, settings.tz), worker, period, now, targets
+            )
         finally:
             await sink.close()
             store.close()
@@ -300,7 +301,7 @@ def ask_command(config_path: Path | None, text: tuple[str, ...]) -> None:
     async def run() -> Answer:
         # The same path as /cx in Slack, on a Store: opening creates and migrates the database
         # if needed; mute/unmute write through its writer.
-        store = Store(writer_for(settings))
+        store = Store(writer_for(settings.db_path, settings.file.database, settings.tz))
         store.open()
         try:
             return await answer(settings, store, " ".join(text), None, terminal=True)

@@ -23,6 +23,7 @@ from cxbot.digest.config import (
 from cxbot.enrich.settings import EnrichSettings
 from cxbot.errors import ConfigError
 from cxbot.sources import get_provider, option_problems, provider_names
+from cxbot.sources.base import Credentials
 
 DEFAULT_CONFIG = Path("config/cxbot.toml")
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -116,6 +117,8 @@ class Source:
     options: Mapping[str, Any] = field(
         default_factory=dict, repr=False
     )  # may hold resolved secrets
+    # What the adapter is handed: the same secrets as plain text (repr=False throughout).
+    credentials: Credentials = field(default_factory=Credentials, repr=False)
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,10 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.file.timezone)
+
+    @property
+    def slack_bot_token(self) -> str | None:
+        return self.slack_token.get_secret_value() if self.slack_token else None
 
     @property
     def alert_policy(self) -> AlertPolicy:
@@ -173,7 +180,11 @@ def _secret(env: Mapping[str, str], var: str | None) -> SecretStr | None:
 
 
 def _resolve_source(
-    path: Path | None, name: str, src: SourceConfig, env: Mapping[str, str]
+    path: Path | None,
+    name: str,
+    src: SourceConfig,
+    env: Mapping[str, str],
+    replay_window: float = 300.0,
 ) -> Source:
     where = f"{_where(path)}: sources.{name}"
     for key in ("secret_env", "token_env", "verify_token_env"):
@@ -213,16 +224,30 @@ def _resolve_source(
     problems = option_problems(src.type, src.options())
     if problems:
         raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
+    secret = _secret(env, src.secret_env)
+    token = _secret(env, src.token_env)
+    verify_token = _secret(env, src.verify_token_env)
     return Source(
         name=name,
         type=src.type,
-        # A generic source without a secret is unsigned by design (DESIGN.md).
+        # A generic source without a secret is unsigned by design (docs/sources.md).
         verify=src.verify and not (src.type == "generic" and not src.secret_env),
-        secret=_secret(env, src.secret_env),
-        token=_secret(env, src.token_env),
-        verify_token=_secret(env, src.verify_token_env),
+        secret=secret,
+        token=token,
+        verify_token=verify_token,
         options=options,
+        credentials=Credentials(
+            secret=_reveal(secret),
+            token=_reveal(token),
+            verify_token=_reveal(verify_token),
+            options=options,
+            replay_window=replay_window,
+        ),
     )
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
 
 
 def load_settings(
@@ -252,7 +277,8 @@ def load_settings(
             port = int(env["PORT"])
         except ValueError:
             raise ConfigError(f"PORT: not a number: {env['PORT']!r}") from None
-    sources = {name: _resolve_source(path, name, s, env) for name, s in cfg.sources.items()}
+    replay = cfg.server.replay_window_seconds
+    sources = {name: _resolve_source(path, name, s, env, replay) for name, s in cfg.sources.items()}
     api_url = env.get("SLACK_API_URL") or SLACK_API_DEFAULT
     return Settings(
         file=cfg,

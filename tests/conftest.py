@@ -1,23 +1,35 @@
-"""Fixtures: config files in tmp_path, the real app on a loopback port, the fake Slack."""
+"""Fixtures: config files in tmp_path, settings made from them, the real app on a loopback port,
+the fake Slack, and `blockbuster` for the tests that run the app in-process.
+
+The helpers behind them live in tests/kit (`from tests.kit.support import …`).
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
-sys.path.insert(0, str(Path(__file__).parent))  # test modules import helpers by plain name
-
-from fakeslack import fake_slack_fixture  # noqa: E402,F401
-from support import BASE_TOML, WEB_SECRET, Server, serving  # noqa: E402
-
-from cxbot.config import Settings, load_settings  # noqa: E402
+from cxbot.config import Settings
+from tests.kit.blocking import blockbuster_for_cxbot
+from tests.kit.fakeslack import FakeSlack
+from tests.kit.support import (
+    BASE_TOML,
+    WEB_SECRET,
+    MakeSettings,
+    Server,
+    serving,
+    settings_from,
+    slack_env,
+)
 
 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """write_config(extra, base=True): tmp_path/cxbot.toml, BASE_TOML (its db in tmp_path) + extra."""
+
     def write(extra: str = "", *, base: bool = True) -> Path:
         path = tmp_path / "cxbot.toml"
         text = (BASE_TOML.format(db=tmp_path / "cxbot.db") if base else "") + extra
@@ -33,11 +45,51 @@ def env() -> dict[str, str]:
 
 
 @pytest.fixture
-def settings(write_config: Callable[..., Path], env: dict[str, str]) -> Settings:
-    return load_settings(write_config(""), env)
+def make_settings(write_config: Callable[..., Path], env: dict[str, str]) -> MakeSettings:
+    """make_settings(extra, env=None): Settings from BASE_TOML + extra, with `env` (by default
+    the `env` fixture: the web source's secret)."""
+
+    def make(extra: str = "", env_: Mapping[str, str] | None = None) -> Settings:
+        return settings_from(write_config(extra), env if env_ is None else env_)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: MakeSettings) -> Settings:
+    return make_settings()
 
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[Server]:
     async with serving(settings) as server:
         yield server
+
+
+@pytest_asyncio.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """A started FakeSlack with #cx-alerts (C0001) and #cx-weekly (C0002)."""
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(make_settings: MakeSettings, fake_slack: FakeSlack) -> MakeSettings:
+    """slack_settings(extra): settings whose Slack is the `fake_slack` server."""
+
+    def make(extra: str = "") -> Settings:
+        return make_settings(extra, slack_env(fake_slack))
+
+    return make
+
+
+@pytest.fixture
+def blockbuster() -> Iterator[list[str]]:
+    """Blocking calls made on the event loop by cxbot fail the test at teardown, each with its
+    stack (tests/kit/blocking.py). The flow tests that run the app in-process use it:
+    `pytestmark = pytest.mark.usefixtures("blockbuster")`, set up first and torn down last, so
+    the app's start and stop are watched too."""
+    with blockbuster_for_cxbot() as findings:
+        yield findings
+    if findings:
+        pytest.fail("blocking calls on the event loop:\n" + "\n".join(findings), pytrace=False)

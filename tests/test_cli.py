@@ -13,7 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support import free_port
+
+from tests.kit.support import free_port
 
 CXBOT = [sys.executable, "-m", "cxbot"]
 

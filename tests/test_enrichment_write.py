@@ -184,9 +184,6 @@ def test_a_signal_enriched_meanwhile_is_not_counted_twice(tmp_path: Path) -> Non
     first = apply_enrichment(db, rows[:1], results[:1], NOW)
     assert first == []
     # The same two rows again (a second worker, a reprocess): only the second one is new.
-    seen: list[int] = []
-    apply_enrichment(
-        db, rows, results, NOW, lambda db, done, now: seen.extend(d["id"] for d in done) or []
-    )
+    seen = [d["id"] for d in store_enrichment(db, rows, results, NOW)]
     assert seen == [rows[1]["id"]]
     assert db.execute("SELECT signal_count FROM customers").fetchall() == [(2,)]

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from cxbot.config import Settings
 from cxbot.digest.build import (
     Digest,
     Scope,
@@ -36,7 +36,7 @@ from cxbot.digest.build import (
     latest_occurrence,
 )
 from cxbot.digest.chart import chart_name, chart_png
-from cxbot.digest.config import WEEKDAYS
+from cxbot.digest.config import WEEKDAYS, DigestConfig
 from cxbot.digest.queries import collect
 from cxbot.digest.records import delivery_state, digest_status, enqueue_digest, record_skipped
 from cxbot.digest.render import render, render_plain
@@ -67,14 +67,15 @@ class DigestRunner:
     def __init__(
         self,
         store: Any,
-        settings: Settings,
+        config: DigestConfig,
+        tz: ZoneInfo,
         poke: Callable[[], None] = lambda: None,
         clock: Clock = utcnow,
         stamp: Clock = utcnow,
     ) -> None:
         self.store = store
-        self.config = settings.file.digest
-        self.tz = settings.tz
+        self.config = config
+        self.tz = tz
         self.poke = poke
         self.clock = clock  # decides which week is due, and the "as of" of the figures
         # Stamps the rows: the outbox times delivery out against created_at with its own
@@ -216,7 +217,7 @@ async def digest_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     outbox = app[OUTBOX]
     clock = app.get(DIGEST_CLOCK, utcnow)
-    runner = DigestRunner(app[STORE], settings, outbox.poke, clock, stamp=outbox.clock)
+    runner = DigestRunner(app[STORE], config, settings.tz, outbox.poke, clock, stamp=outbox.clock)
     app[DIGESTS] = runner
     s = config.parsed_schedule
     scheduler = AsyncIOScheduler(timezone=settings.tz)

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from cxbot.config import Settings
 from cxbot.digest.build import (
     DigestData,
     DigestWindow,
@@ -196,7 +195,7 @@ def digest_preview(
     db: Database,
     now: datetime,
     tz: ZoneInfo,
-    settings_or_config: Settings | DigestConfig,
+    config: DigestConfig,
     *,
     channel: str | None = None,
     week: str | None = None,
@@ -205,11 +204,6 @@ def digest_preview(
     or latest send reports; the running week shows "so far"), filtered as `channel`'s digest
     is when that channel has a filter (name with or without '#'), else unfiltered. Reads only;
     raises WeekError for a week that has not started or is not a week."""
-    config = (
-        settings_or_config.file.digest
-        if isinstance(settings_or_config, Settings)
-        else settings_or_config
-    )
     window = digest_window(week or last_complete_week(now, tz), tz, now)
     digest = build_digest(collect(db, window, Scope.of(config.filter_for(channel)), now))
     answer = render_answer(digest)

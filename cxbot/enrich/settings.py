@@ -33,8 +33,12 @@ class EnrichSettings(BaseModel):
         description="where scoring runs: a separate process (keeps the GIL free for webhooks) "
         "or a thread of the server (lighter; for tests and tiny deployments)",
     )
-    analyser: Literal["ensemble", "textblob", "vader", "transformers"] = Field(
-        "ensemble", description="sentiment analyser; ensemble = TextBlob + VADER + CX rules"
+    # "multilingual" is a Literal of its own so that pydantic's message for a wrong value still
+    # lists the original four first, word for word (tests and docs quote it).
+    analyser: Literal["ensemble", "textblob", "vader", "transformers"] | Literal["multilingual"] = Field(
+        "ensemble",
+        description="sentiment analyser; ensemble = TextBlob + VADER + CX rules; multilingual ="
+        " the ensemble for English, a bundled multilingual encoder for Persian/Turkish/Arabic",
     )
     model_path: str | None = Field(
         None, description="transformers only: folder of a saved sequence-classification model"

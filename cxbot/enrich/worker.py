@@ -132,11 +132,11 @@ def _enrich_here(rows: list[dict[str, Any]]) -> list[Enrichment]:
     return _ENRICHER.enrich_many(rows)
 
 
-def enrichment_executor(settings: Settings) -> concurrent.futures.Executor:
+def enrichment_executor(settings: EnrichSettings, base_dir: Path) -> concurrent.futures.Executor:
     """Where the CPU work runs. A separate process by default: scoring holds the GIL, and in a
     thread it would slow the event loop and the writer that answer webhooks."""
-    args: tuple[Any, ...] = (settings.file.enrich, settings.base_dir)
-    if settings.file.enrich.worker == "process":
+    args: tuple[Any, ...] = (settings, base_dir)
+    if settings.worker == "process":
         # spawn, not fork: the parent has threads (the writer) whose locks a fork would copy.
         return concurrent.futures.ProcessPoolExecutor(
             1,
@@ -150,7 +150,7 @@ def enrichment_executor(settings: Settings) -> concurrent.futures.Executor:
 
 
 def build_enricher(settings: Settings) -> Enricher:
-    return Enricher(settings.file.enrich, settings.base_dir)
+    return Enricher(settings.file.enrich, settings.base_dir)  # the CLI's, on its own thread
 
 
 class EnrichmentWorker:
@@ -158,20 +158,20 @@ class EnrichmentWorker:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: EnrichSettings,
+        base_dir: Path,
         store: Any,
         wake: asyncio.Event,
         policy: AlertPolicy | None,
         on_alerts: Callable[[list[int]], None] | None = None,
         poll: float = 5.0,
     ) -> None:
-        self.settings = settings
         self.store = store
         self.wake = wake
         self.policy = policy
         self.on_alerts = on_alerts
         self.poll = poll
-        self._executor = enrichment_executor(settings)
+        self._executor = enrichment_executor(settings, base_dir)
 
     async def run(self) -> None:
         # Start the scorer now (a process takes a second or two), not on the first signal.
@@ -231,7 +231,7 @@ def enrich_all_pending(settings: Settings, policy: AlertPolicy | None) -> int:
     from cxbot.store.writer import connect, writer_for
 
     enricher = build_enricher(settings)
-    writer = writer_for(settings)
+    writer = writer_for(settings.db_path, settings.file.database, settings.tz)
     writer.start()
     reader = connect(settings.db_path, readonly=True)
     total = 0

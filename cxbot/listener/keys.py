@@ -9,12 +9,10 @@ from aiohttp import web
 
 from cxbot.config import Settings, Source
 from cxbot.outbox.worker import OutboxWorker
-from cxbot.sources.base import Credentials
 from cxbot.store.writer import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 SOURCES = web.AppKey("sources", Mapping[str, Source])
-CREDENTIALS = web.AppKey("credentials", Mapping[str, Credentials])
 STORE = web.AppKey("store", Store)
 BODY_LIMIT = web.AppKey("body_limit", int)
 # Set when new signals are stored: wakes the enrichment worker (the database is the real queue).

@@ -30,13 +30,6 @@ CommandHandler = Callable[
 ]
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
-    token = settings.slack_token.get_secret_value() if settings.slack_token else None
-    # No client-side retries: the outbox retries, and after a dropped connection a blind resend
-    # could post twice; the outbox first looks for the message (find_posted).
-    return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
-
-
 def build_bolt(
     settings: Settings,
     store: Any,

@@ -11,7 +11,6 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,26 +25,13 @@ from cxbot.errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from cxbot.listener.keys import BODY_LIMIT, CREDENTIALS, NEW_SIGNALS, SOURCES, STORE
+from cxbot.listener.keys import BODY_LIMIT, NEW_SIGNALS, SOURCES, STORE
 from cxbot.models import iso_utc
 from cxbot.sources import get_provider
 from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
 from cxbot.store.intake import DeliveryRecord, StoredDelivery, store_deliveries
 
 log = logging.getLogger("cxbot.webhooks")
-
-
-def credentials_for(source: Source, replay_window: float) -> Credentials:
-    def reveal(s: Any) -> str | None:
-        return s.get_secret_value() if s is not None else None
-
-    return Credentials(
-        secret=reveal(source.secret),
-        token=reveal(source.token),
-        verify_token=reveal(source.verify_token),
-        options=source.options,
-        replay_window=replay_window,
-    )
 
 
 def _lookup(request: web.Request) -> tuple[Source, Provider]:
@@ -148,7 +134,7 @@ async def receive(request: web.Request) -> web.Response:
         _check_content_type(request, provider)
         body = await _read_body(request, request.app[BODY_LIMIT])
         delivery = delivery_from(request, body)
-        parsed = check_and_parse(provider, source, request.app[CREDENTIALS][name], delivery)
+        parsed = check_and_parse(provider, source, source.credentials, delivery)
         rec = record_for(source, provider, delivery, parsed, request.content_type)
         try:
             stored = await request.app[STORE].write_many(store_deliveries, rec)
@@ -188,10 +174,6 @@ async def handshake(request: web.Request) -> web.Response:
             ),
             content_type="application/json",
         )
-    reply = provider.handshake(delivery_from(request, b""), request.app[CREDENTIALS][source.name])
+    reply = provider.handshake(delivery_from(request, b""), source.credentials)
     log.info("handshake source=%s status=%d", source.name, reply.status)
     return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)
-
-
-def all_credentials(sources: Mapping[str, Source], replay_window: float) -> dict[str, Credentials]:
-    return {name: credentials_for(s, replay_window) for name, s in sources.items()}

@@ -217,3 +217,14 @@ class SlackSink:
         await self._call(
             "files_upload_v2", channel=channel_id, filename=filename, content=content, title=title
         )
+
+
+def slack_client(token: str | None, api_url: str) -> AsyncWebClient:
+    # No client-side retries: the outbox retries, and after a dropped connection a blind resend
+    # could post twice; the outbox first looks for the message (find_posted).
+    return AsyncWebClient(token=token, base_url=api_url, retry_handlers=[])
+
+
+def sink_for(token: str | None, api_url: str) -> Sink:
+    """Slack when a bot token is set, else the console (the embedded default needs no Slack)."""
+    return SlackSink(slack_client(token, api_url)) if token else ConsoleSink()

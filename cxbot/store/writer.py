@@ -29,17 +29,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from cxbot.errors import ServiceUnavailable
 from cxbot.store.migrations import migrations
 
-if TYPE_CHECKING:
-    from cxbot.config import Settings
-
 T = TypeVar("T")
 Item = TypeVar("Item")
+if TYPE_CHECKING:
+    from cxbot.config import DatabaseConfig
+
 log = logging.getLogger("cxbot.store")
 
 
@@ -340,15 +341,14 @@ class Store:
         self.reader.close()
 
 
-def writer_for(settings: Settings) -> Writer:
-    """The writer as the config asks: durability, batch size, the rollup's timezone."""
+def writer_for(path: Path, database: DatabaseConfig, tz: ZoneInfo) -> Writer:
+    """The writer as the `[database]` table asks (durability, batch size), with the rollup's
+    day buckets in the team's timezone."""
     from cxbot.store.rollup import set_rollup_timezone
 
-    db = settings.file.database
-    tz = settings.tz
     return Writer(
-        settings.db_path,
-        synchronous=db.synchronous,
-        batch_max=db.batch_max,
+        path,
+        synchronous=database.synchronous,
+        batch_max=database.batch_max,
         setup=lambda conn: set_rollup_timezone(conn, tz),
     )

@@ -6,14 +6,16 @@ import json
 import sqlite3
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from support import FakeSlack, Server, serving, slack_env, slack_headers, start_server
 
-from cxbot.config import load_settings
+from tests.kit.fakeslack import FakeSlack
+from tests.kit.support import MakeSettings, Server, serving, slack_headers, start_server
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 ALERTS = """
 [[alerts]]
@@ -32,11 +34,8 @@ keywords = ["refund"]
 
 
 @pytest.fixture
-async def slack_server(
-    write_config: Callable[[str], Path], fake_slack: FakeSlack
-) -> AsyncIterator[Server]:
-    settings = load_settings(write_config(ALERTS), slack_env(fake_slack))
-    async with serving(settings) as server:
+async def slack_server(slack_settings: MakeSettings) -> AsyncIterator[Server]:
+    async with serving(slack_settings(ALERTS)) as server:
         yield server
 
 
@@ -192,15 +191,15 @@ async def test_slack_outage_delivers_after_recovery_without_duplicates(
 
 
 async def test_owed_alerts_are_delivered_once_after_a_restart(
-    write_config: Callable[[str], Path], fake_slack: FakeSlack
+    slack_settings: MakeSettings, fake_slack: FakeSlack
 ) -> None:
-    settings = load_settings(write_config(ALERTS), slack_env(fake_slack))
+    settings = slack_settings(ALERTS)
     # First run: Slack unreachable (every call fails), so the alert stays owed.
     fake_slack.fail_next(1000, "500")
     runner, url, _ = await start_server(settings)
     async with aiohttp.ClientSession() as session:
         raw = json.dumps(review(1)).encode()
-        from support import sign_generic
+        from tests.kit.support import sign_generic
 
         async with session.post(
             url + "/webhooks/web",
@@ -251,8 +250,8 @@ min_count = 3
 """
 
 
-async def test_spike_alert_once(write_config: Callable[[str], Path], fake_slack: FakeSlack) -> None:
-    settings = load_settings(write_config(SPIKES), slack_env(fake_slack))
+async def test_spike_alert_once(slack_settings: MakeSettings, fake_slack: FakeSlack) -> None:
+    settings = slack_settings(SPIKES)
     async with serving(settings) as server:
         for n in range(5):
             assert (await server.post("/webhooks/web", review(n), sign=True))[0] == 200

@@ -16,12 +16,11 @@ from sqlite_utils import Database
 
 from cxbot.alerts.records import list_mutes
 from cxbot.alerts.rules import AlertRule, SpikeRule
-from cxbot.cx.ask import Write, ask
+from cxbot.cx.ask import DigestRequest, Write, ask
 from cxbot.cx.grammar import Command, CommandError, parse_command, parse_duration
-from cxbot.models import iso_utc
+from cxbot.models import Filters, iso_utc
 from cxbot.periods import parse_period
 from cxbot.slack.fmt import MAX_BLOCKS, MAX_SECTION, Answer, build
-from cxbot.store.rollup import Filters
 from cxbot.store.writer import connect, migrate
 
 IST = ZoneInfo("Europe/Istanbul")
@@ -403,11 +402,11 @@ def test_mute_needs_admin_and_returns_a_write(filled: Database) -> None:
 
 
 def test_digest_is_left_to_the_caller(filled: Database) -> None:
-    assert ask(filled, "digest", now=NOW, tz=IST) == Command("digest")
+    assert ask(filled, "digest", now=NOW, tz=IST) == DigestRequest(send=False)
     assert "Only admins" in answer(filled, "digest send", user_id="U2", admins=["U1"]).text
-    assert ask(filled, "digest send", now=NOW, tz=IST, user_id="U1", admins=["U1"]) == Command(
-        "digest", args=("send",)
-    )
+    assert ask(
+        filled, "digest send", now=NOW, tz=IST, user_id="U1", admins=["U1"]
+    ) == DigestRequest(send=True)
 
 
 def test_failures_are_apologies_not_tracebacks(tmp_path: Path) -> None:
@@ -434,7 +433,7 @@ def test_help_for_every_verb(filled: Database) -> None:
 def test_every_verb_is_documented() -> None:
     from cxbot.cx.grammar import VERBS
 
-    doc = (Path(__file__).parent.parent / "docs" / "commands.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "commands.md").read_text(encoding="utf-8")
     for verb in VERBS:
         assert f"| `{verb}" in doc, verb
 

@@ -7,14 +7,16 @@ import os
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from fakeslack import FakeSlack
-from support import Server, serving, slack_env, slack_headers
 
-from cxbot.config import load_settings
+from tests.kit.fakeslack import FakeSlack
+from tests.kit.support import MakeSettings, Server, serving, slack_headers
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 CONFIG = """
 [slack]
@@ -27,11 +29,8 @@ max_rating = 2
 
 
 @pytest.fixture
-async def cx_server(
-    write_config: Callable[[str], Path], fake_slack: FakeSlack
-) -> AsyncIterator[Server]:
-    settings = load_settings(write_config(CONFIG), slack_env(fake_slack))
-    async with serving(settings) as server:
+async def cx_server(slack_settings: MakeSettings) -> AsyncIterator[Server]:
+    async with serving(slack_settings(CONFIG)) as server:
         yield server
 
 

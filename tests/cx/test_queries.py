@@ -14,23 +14,20 @@ import pytest
 from sqlite_utils import Database
 
 from cxbot.alerts.records import list_mutes, mute_rule, unmute_rule
-from cxbot.cx.profiles import customer_profile
 from cxbot.cx.queries import (
     TopicStats,
+    customer_profile,
     fts_query,
-    known_topics,
-    known_values,
     search,
     stats,
     top_negative,
-    topic_list,
     topic_stats,
 )
 from cxbot.metrics import COUNT_FIELDS, METRICS, Counts
-from cxbot.models import iso_utc
+from cxbot.models import Filters, iso_utc
 from cxbot.periods import Window, day_start
+from cxbot.store.reads import known_topics, known_values, topic_list
 from cxbot.store.rollup import (
-    Filters,
     id_bounds,
     plan,
     raw_counts,

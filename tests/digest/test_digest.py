@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-from digest_data import add, fill, utc
-from fakeslack import validate_message
 from pydantic import ValidationError
 from sqlite_utils import Database
 
@@ -39,6 +37,8 @@ from cxbot.digest.render import duration, render, render_plain
 from cxbot.metrics import Counts
 from cxbot.store.rollup import set_rollup_timezone
 from cxbot.store.writer import connect, migrate
+from tests.kit.digest_data import add, fill, utc
+from tests.kit.fakeslack import validate_message
 
 IST = ZoneInfo("Europe/Istanbul")
 NY = ZoneInfo("America/New_York")

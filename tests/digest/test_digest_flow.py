@@ -13,22 +13,24 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from digest_data import fill, utc
-from fakeslack import FakeSlack, validate_message
-from support import slack_env
 
 from cxbot.app import create_app
-from cxbot.config import Settings, load_settings
+from cxbot.config import Settings
 from cxbot.digest.job import DIGEST_CLOCK, DIGESTS, JOB_ID, SCHEDULER, DigestRunner
 from cxbot.store.writer import Store, connect, migrate
+from tests.kit.digest_data import fill, utc
+from tests.kit.fakeslack import FakeSlack, validate_message
+from tests.kit.support import MakeSettings, slack_env
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 DIGEST = """
 [digest]
@@ -90,8 +92,8 @@ def posts(fake: FakeSlack) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def digest_settings(write_config: Callable[[str], Path], fake_slack: FakeSlack) -> Settings:
-    settings = load_settings(write_config(DIGEST), slack_env(fake_slack))
+def digest_settings(slack_settings: MakeSettings) -> Settings:
+    settings = slack_settings(DIGEST)
     prepare(settings)
     return settings
 
@@ -149,7 +151,10 @@ async def test_restart_and_a_second_process_do_not_send_again(
     for store in stores:
         store.open()
     try:
-        runners = [DigestRunner(s, digest_settings, clock=clock) for s in stores]
+        runners = [
+            DigestRunner(s, digest_settings.file.digest, digest_settings.tz, clock=clock)
+            for s in stores
+        ]
         outcomes = await asyncio.gather(*(r.run_due() for r in runners))
     finally:
         for store in stores:
@@ -162,14 +167,17 @@ async def test_restart_and_a_second_process_do_not_send_again(
 async def test_two_fresh_runners_write_one_digest(digest_settings: Settings) -> None:
     stores = [Store(digest_settings.db_path) for _ in range(2)]
     for store in stores:
-        store.open()
+        await asyncio.to_thread(store.open)  # as the app does: starting the writer waits for it
     try:
         clock = Clock(MONDAY_9)
-        runners = [DigestRunner(s, digest_settings, clock=clock) for s in stores]
+        runners = [
+            DigestRunner(s, digest_settings.file.digest, digest_settings.tz, clock=clock)
+            for s in stores
+        ]
         outcomes = await asyncio.gather(*(r.run_due() for r in runners))
     finally:
         for store in stores:
-            store.close()
+            await asyncio.to_thread(store.close)
     assert sorted(o.new for found in outcomes for o in found) == [False, True]
     assert rows(digest_settings, "SELECT period, status FROM digests") == [("2026-W47", "queued")]
     assert rows(digest_settings, "SELECT dedup_key FROM outbox WHERE kind = 'digest'") == [
@@ -178,9 +186,9 @@ async def test_two_fresh_runners_write_one_digest(digest_settings: Settings) -> 
 
 
 async def test_missed_digest_within_grace_is_sent_on_start_up_to_the_console(
-    write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+    make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = load_settings(write_config(DIGEST), {"CXBOT_WEB_SECRET": "x"})  # no Slack token
+    settings = make_settings(DIGEST, {"CXBOT_WEB_SECRET": "x"})  # no Slack token
     prepare(settings)
     clock = Clock(MONDAY_9 + timedelta(hours=23))  # down all day, back within the 24 h grace
     async with running(settings, clock) as app:
@@ -220,10 +228,10 @@ title = "App reviews"
 
 
 async def test_each_channel_gets_its_own_filtered_digest(
-    write_config: Callable[[str], Path],
+    make_settings: MakeSettings,
 ) -> None:
     async with FakeSlack({"#cx-weekly": "C0002", "#app-reviews": "C0003"}) as fake:
-        settings = load_settings(write_config(FILTERED), slack_env(fake))
+        settings = make_settings(FILTERED, slack_env(fake))
         prepare(settings)
         async with running(settings, Clock(MONDAY_9)):
             await fake.wait_for(

@@ -1,4 +1,4 @@
-"""A small data set with hand-computed digest figures (tests/test_digest.py checks them):
+"""A small data set with hand-computed digest figures (tests/digest/test_digest.py checks them):
 signals in 2026-W47 and 2026-W46, Europe/Istanbul (UTC+3 all year), alerts and their answers."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def answered(db: Database, signal_id: int, ack: datetime, resolved: datetime | N
 
 
 def fill(database: Database) -> None:
-    """The data set of tests/test_digest.py's docstring, with the figures computed there."""
+    """The data set of tests/digest/test_digest.py's docstring, with the figures computed there."""
     w47, w46 = utc(2026, 11, 17, 9), utc(2026, 11, 10, 9)  # Tuesdays, mid-week
     # W47. NPS: 6 promoters, 2 passives, 4 detractors -> (6 - 4) / 12 = +16.7. Two answers sit
     # on the week's local edges: Mon 00:30 and Sun 23:59 Istanbul (both on Sunday in UTC).

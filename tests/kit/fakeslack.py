@@ -12,13 +12,12 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-import pytest_asyncio
 from aiohttp import web
 
 TEAM_ID = "T0CXBOT01"
@@ -588,10 +587,3 @@ class FakeSlack:
                 {"id": upload.file_id, "name": upload.filename, "title": upload.title, "size": size}
             )
         return _ok(files=shared)
-
-
-@pytest_asyncio.fixture(name="fake_slack")
-async def fake_slack_fixture() -> AsyncIterator[FakeSlack]:
-    """A started FakeSlack with #cx-alerts (C0001) and #cx-weekly (C0002)."""
-    async with FakeSlack() as fake:
-        yield fake

@@ -1,27 +1,31 @@
-"""Test helpers shared by the test modules: the app on a loopback port, signing, Slack env.
+"""The app on a loopback port, the generic source's signature, the Slack env and headers.
 
-Imported by name (`from support import …`): conftest.py puts tests/ on sys.path.
+Test modules import these as `from tests.kit.support import …`; tests/conftest.py turns the
+common ones into fixtures (`settings`, `make_settings`, `server`, `fake_slack`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import io
 import json
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from fakeslack import FakeSlack
 
 from cxbot.app import create_app
-from cxbot.config import Settings
+from cxbot.config import Settings, load_settings
+from tests.kit.fakeslack import FakeSlack
+from tests.kit.providers import Hmac
+
+# The `make_settings` / `slack_settings` fixtures: (extra TOML[, env]) -> Settings.
+MakeSettings = Callable[..., Settings]
 
 WEB_SECRET = "test-web-secret"
 SLACK_SECRET = "slack-signing-secret"
@@ -40,14 +44,20 @@ type = "generic"
 """
 
 
+def settings_from(path: Path, env: Mapping[str, str]) -> Settings:
+    """`load_settings` for a test's set-up: the one place the `blockbuster` fixture lets a test
+    read its config file on the event loop (tests/kit/blocking.py)."""
+    return load_settings(path, dict(env))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def sign_generic(body: bytes, secret: str = WEB_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+# The generic source's X-Cxbot-Signature: `sign_generic(body)`, or `sign_generic(body, secret)`.
+sign_generic = Hmac(WEB_SECRET, prefix="sha256=", header="X-Cxbot-Signature")
 
 
 @dataclass
@@ -105,10 +115,10 @@ async def serving(settings: Settings) -> AsyncIterator[Server]:
 def slack_headers(body: str, secret: str = SLACK_SECRET, ts: int | None = None) -> dict[str, str]:
     """Headers Slack sends: v0 signature over `v0:{timestamp}:{body}`."""
     stamp = str(int(time.time()) if ts is None else ts)
-    sig = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    sig = Hmac(secret, prefix="v0=")(f"v0:{stamp}:{body}".encode())
     return {
         "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={sig}",
+        "X-Slack-Signature": sig,
         "Content-Type": "application/x-www-form-urlencoded",
     }
 

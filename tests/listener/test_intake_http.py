@@ -7,7 +7,11 @@ import sqlite3
 from typing import Any
 
 import pytest
-from support import Server, start_server
+
+from tests.kit.support import Server, sign_generic, start_server
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 REVIEW: dict[str, Any] = {
     "id": "abc-123",
@@ -179,7 +183,7 @@ async def test_signature_checks(server: Server) -> None:
     tampered = await server.post(
         "/webhooks/web",
         raw.replace(b"Ana", b"Bob"),
-        headers={"X-Cxbot-Signature": __import__("support").sign_generic(raw)},
+        headers={"X-Cxbot-Signature": sign_generic(raw)},
     )
     assert missing == (
         401,
@@ -232,9 +236,7 @@ async def test_restart_keeps_data(server: Server) -> None:
         async with server.session.post(
             url + "/webhooks/web",
             json=REVIEW,
-            headers={
-                "X-Cxbot-Signature": __import__("support").sign_generic(json.dumps(REVIEW).encode())
-            },
+            headers={"X-Cxbot-Signature": sign_generic(json.dumps(REVIEW).encode())},
         ) as resp:
             assert resp.status == 200
             assert await resp.json() == {"accepted": 0, "duplicates": 1, "ids": [1]}

@@ -4,22 +4,20 @@ social (Meta with its GET handshake, X with its CRC)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import Server, serving
 
-from cxbot.config import load_settings
+from tests.kit import providers as kit
+from tests.kit.support import MakeSettings, Server, serving
 
-PAYLOADS = Path(__file__).parent / "payloads"
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
+
 SECRETS = {
     "ZD": "zendesk-secret",
     "IC": "intercom-secret",
@@ -53,18 +51,17 @@ secret_env = "X"
 
 
 @pytest.fixture
-async def providers(write_config: Callable[[str], Path]) -> AsyncIterator[Server]:
-    settings = load_settings(write_config(CONFIG), {"CXBOT_WEB_SECRET": "w", **SECRETS})
-    async with serving(settings) as server:
+async def providers(make_settings: MakeSettings) -> AsyncIterator[Server]:
+    async with serving(make_settings(CONFIG, {"CXBOT_WEB_SECRET": "w", **SECRETS})) as server:
         yield server
 
 
-def raw(provider: str, name: str) -> bytes:
-    return (PAYLOADS / provider / name).read_bytes()
-
-
-def mac(key: str, msg: bytes, algo: Any = hashlib.sha256) -> bytes:
-    return hmac.new(key.encode(), msg, algo).digest()
+raw = kit.raw
+sign_zendesk = kit.Hmac(SECRETS["ZD"], encoding="base64")  # over timestamp + body
+sign_intercom = kit.Hmac(SECRETS["IC"], "sha1", prefix="sha1=")
+sign_typeform = kit.Hmac(SECRETS["TF"], encoding="base64", prefix="sha256=")
+sign_meta = kit.Hmac(SECRETS["META"], prefix="sha256=")
+sign_x = kit.Hmac(SECRETS["X"], encoding="base64", prefix="sha256=")  # also the CRC answer
 
 
 def stored(server: Server, source: str) -> list[tuple[Any, ...]]:
@@ -82,9 +79,7 @@ async def test_zendesk_signed_with_timestamp(providers: Server) -> None:
     body = raw("zendesk", "event_comment_added.json")
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     headers = {
-        "X-Zendesk-Webhook-Signature": base64.b64encode(
-            mac(SECRETS["ZD"], stamp.encode() + body)
-        ).decode(),
+        "X-Zendesk-Webhook-Signature": sign_zendesk(stamp.encode() + body),
         "X-Zendesk-Webhook-Signature-Timestamp": stamp,
     }
     first = await providers.post("/webhooks/zendesk", body, headers=headers)
@@ -101,7 +96,7 @@ async def test_zendesk_signed_with_timestamp(providers: Server) -> None:
 
 async def test_intercom_ping_stores_no_signal(providers: Server) -> None:
     body = raw("intercom", "ping.json")
-    sig = "sha1=" + hmac.new(SECRETS["IC"].encode(), body, hashlib.sha1).hexdigest()
+    sig = sign_intercom(body)
     status, answer = await providers.post(
         "/webhooks/intercom", body, headers={"X-Hub-Signature": sig}
     )
@@ -111,7 +106,7 @@ async def test_intercom_ping_stores_no_signal(providers: Server) -> None:
 
 async def test_typeform_nps_answer(providers: Server) -> None:
     body = raw("typeform", "form_response_nps.json")
-    sig = "sha256=" + base64.b64encode(mac(SECRETS["TF"], body)).decode()
+    sig = sign_typeform(body)
     status, answer = await providers.post(
         "/webhooks/typeform", body, headers={"Typeform-Signature": sig}
     )
@@ -150,7 +145,7 @@ async def test_meta_handshake_and_signed_comment(providers: Server) -> None:
     ) as resp:
         assert resp.status == 401
     body = raw("meta", "page_feed_comment.json")
-    sig = "sha256=" + hmac.new(SECRETS["META"].encode(), body, hashlib.sha256).hexdigest()
+    sig = sign_meta(body)
     status, answer = await providers.post(
         "/webhooks/meta", body, headers={"X-Hub-Signature-256": sig}
     )
@@ -165,10 +160,10 @@ async def test_x_crc_and_mention(providers: Server) -> None:
         providers.url + "/webhooks/x", params={"crc_token": "abc"}
     ) as resp:
         got = json.loads(await resp.text())
-    expected = "sha256=" + base64.b64encode(mac(SECRETS["X"], b"abc")).decode()
+    expected = sign_x(b"abc")
     assert got == {"response_token": expected}
     body = raw("x", "tweet_create_events.json")
-    sig = "sha256=" + base64.b64encode(mac(SECRETS["X"], body)).decode()
+    sig = sign_x(body)
     status, answer = await providers.post(
         "/webhooks/x", body, headers={"X-Twitter-Webhooks-Signature": sig}
     )

@@ -5,9 +5,6 @@ JSON, huge strings, wrong types, invalid UTF-8, bad signatures, replayed timesta
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import sqlite3
@@ -20,10 +17,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import WEB_SECRET, sign_generic, start_server
 
 from cxbot.config import load_settings
 from cxbot.cx.grammar import CommandError, parse_command
+from tests.kit import fuzz
+from tests.kit import providers as kit
+from tests.kit.support import WEB_SECRET, sign_generic, start_server
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 ZD_SECRET = "zendesk-secret"
 CONFIG = """
@@ -131,11 +133,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     thread.join(30)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
-    ),
+json_values = fuzz.json_values(
+    st.text(max_size=10),
+    leaves=fuzz.scalars(50, floats=fuzz.FINITE),
+    max_list=5,
+    max_dict=5,
     max_leaves=30,
 )
 generic_like = st.fixed_dictionaries(
@@ -197,9 +199,10 @@ def test_signed_generic_bodies_are_200_or_400(live: Live, body: bytes) -> None:
 
 
 def zendesk_headers(body: bytes, stamp: str) -> dict[str, str]:
-    mac = hmac.new(ZD_SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest()
     return {
-        "X-Zendesk-Webhook-Signature": base64.b64encode(mac).decode(),
+        "X-Zendesk-Webhook-Signature": kit.Hmac(ZD_SECRET, encoding="base64")(
+            stamp.encode() + body
+        ),
         "X-Zendesk-Webhook-Signature-Timestamp": stamp,
     }
 

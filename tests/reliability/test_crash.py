@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from fakeslack import FakeSlack
-from support import WEB_SECRET, free_port, sign_generic
+
+from tests.kit.fakeslack import FakeSlack
+from tests.kit.support import WEB_SECRET, free_port, sign_generic
 
 N = 200
 HAS_PROC = Path("/proc/self/task").is_dir()  # Linux: child processes can be listed

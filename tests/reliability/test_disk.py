@@ -17,9 +17,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support import WEB_SECRET, Server, start_server
 
-from cxbot.config import load_settings
+from tests.kit.support import WEB_SECRET, Server, settings_from, start_server
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ async def running(tmp_path: Path, db: Path):  # type: ignore[no-untyped-def]
     cfg.write_text(
         f'[database]\npath = "{db}"\n[sources.web]\ntype = "generic"\nsecret_env = "S"\n'
     )
-    settings = load_settings(cfg, {"S": WEB_SECRET})
+    settings = settings_from(cfg, {"S": WEB_SECRET})
     runner, url, app = await start_server(settings)
     async with aiohttp.ClientSession() as session:
         yield Server(url, session, settings, app)

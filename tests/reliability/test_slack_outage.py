@@ -8,10 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import aiohttp
-from fakeslack import FakeSlack
-from support import Server, slack_env, start_server
+import pytest
 
-from cxbot.config import load_settings
+from tests.kit.fakeslack import FakeSlack
+from tests.kit.support import Server, settings_from, slack_env, start_server
+
+# The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
+pytestmark = pytest.mark.usefixtures("blockbuster")
 
 CONFIG = """
 [database]
@@ -39,7 +42,7 @@ max_per_window = 100
 async def test_outage_then_recovery(tmp_path: Path, fake_slack: FakeSlack) -> None:
     cfg = tmp_path / "cxbot.toml"
     cfg.write_text(CONFIG.format(db=tmp_path / "o.db"))
-    settings = load_settings(cfg, slack_env(fake_slack))
+    settings = settings_from(cfg, slack_env(fake_slack))
     fake_slack.fail_next(1, "500", method="chat.postMessage")
     fake_slack.fail_next(1, "ratelimited", method="chat.postMessage")
     fake_slack.fail_next(1, "drop", method="chat.postMessage")

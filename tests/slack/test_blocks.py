@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-from fakeslack import validate_message
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from cxbot.slack.blocks import (
     trim,
 )
 from cxbot.slack.text import safe_url, to_plain
+from tests.kit.fakeslack import validate_message
 
 ROW: dict[str, Any] = {
     "id": 42,

@@ -9,12 +9,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakeslack import BOT_USER_ID, FakeSlack, Upload, fake_slack_fixture, validate_message
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-__all__ = ["fake_slack_fixture"]  # the fixture is used by name: `fake_slack`
+from tests.kit.fakeslack import BOT_USER_ID, FakeSlack, Upload, validate_message
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hello *world*"}}
 

@@ -2,45 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mutations import WEIRD, paths, replaced
 
 from cxbot.errors import BadRequest, ConfigError, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery
+from cxbot.sources.base import Credentials
 from cxbot.sources.delighted import PROVIDER, check_options, parse, verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import json_values, scalars
+from tests.kit.mutations import WEIRD, paths, replaced
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "delighted"
 API_KEY = "dlt-test-api-key-5b0d"  # Delighted signs with the account's private API key
 NOW = 1_767_312_400.0
 PERMALINK = "https://delighted.com/r/Zq8XwV3nT1kLm5pR7sY9uB2dF4gH6jK0"
 PERSIAN_TURKISH = "اپ هر بار کرش می\u200cکنه 😡 Uygulama sürekli çöküyor."
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def sign(body: bytes, key: str = API_KEY) -> str:
-    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
-
-
-def delivery(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(body=body, headers=headers or {}, query={}, now=NOW)
-
-
-def creds(**options: Any) -> Credentials:
-    return Credentials(secret=API_KEY, options=options)
+raw = partial(kit.raw, "delighted")
+sign = kit.Hmac(API_KEY, prefix="sha256=")  # hex HMAC-SHA256 with the API key
+delivery = partial(kit.delivery, now=NOW)
+creds = kit.creds_for(API_KEY)
 
 
 def edited(name: str, **event_data: Any) -> bytes:
@@ -88,7 +76,7 @@ def test_wrong_key_fails() -> None:
     "header",
     [
         "sha1=" + "0" * 40,
-        hmac.new(API_KEY.encode(), b"{}", hashlib.sha256).hexdigest(),  # no prefix
+        kit.Hmac(API_KEY)(b"{}"),  # no prefix
         "sha256=",
         "sha256=ğğ",
     ],
@@ -326,21 +314,10 @@ KEYS = st.sampled_from(
         "text",
     ]
 ) | st.text(max_size=8)
-LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=20)
-    | st.sampled_from(
-        ["survey_response.created", "survey_response.updated", "nps", "csat", "2026-01-01"]
-    )
+LEAVES = scalars(
+    20, extra=["survey_response.created", "survey_response.updated", "nps", "csat", "2026-01-01"]
 )
-JSON = st.recursive(
-    LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=6),
-    max_leaves=30,
-)
+JSON = json_values(KEYS, leaves=LEAVES, max_list=4, max_dict=6, max_leaves=30)
 
 
 @settings(max_examples=300, deadline=None)

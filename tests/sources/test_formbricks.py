@@ -3,39 +3,38 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mutations import WEIRD, paths, replaced
 
 from cxbot.errors import BadRequest, ConfigError, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery, ItemError
+from cxbot.sources.base import ItemError
 from cxbot.sources.formbricks import PROVIDER, check_options, parse, verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import json_values, scalars
+from tests.kit.mutations import WEIRD, paths, replaced
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "formbricks"
 KEY = b"formbricks-test-key-with-32bytes"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
 NOW = 1_770_726_700.0
 MSG_ID = "msg_2tEsTfOrMbRiCkS0000001"
 SCORES = {"score_fields": {"recommend_q": "nps", "stars_q": "rating"}}
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
+raw = partial(kit.raw, "formbricks")
+delivery = partial(kit.delivery, now=NOW)
+creds = kit.creds_for(SECRET)
 
 
 def sign(body: bytes, msg_id: str = MSG_ID, ts: int = int(NOW), key: bytes = KEY) -> str:
-    signed = f"{msg_id}.{ts}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    """Standard Webhooks: base64 HMAC-SHA256 over `{id}.{timestamp}.{body}`."""
+    return kit.Hmac(key, encoding="base64", prefix="v1,")(f"{msg_id}.{ts}.".encode() + body)
 
 
 def signed_headers(body: bytes, **overrides: str) -> dict[str, str]:
@@ -45,14 +44,6 @@ def signed_headers(body: bytes, **overrides: str) -> dict[str, str]:
         "webhook-signature": sign(body),
     }
     return {**headers, **overrides}
-
-
-def delivery(body: bytes, headers: dict[str, str] | None = None, now: float = NOW) -> Delivery:
-    return Delivery(body=body, headers=headers or {}, query={}, now=now)
-
-
-def creds(secret: str | None = SECRET, **options: Any) -> Credentials:
-    return Credentials(secret=secret, options=options, replay_window=300)
 
 
 # --- verify ----------------------------------------------------------------------------------
@@ -407,21 +398,11 @@ KEYS = st.sampled_from(
         "stars_q",
     ]
 ) | st.text(max_size=8)
-LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=20)
-    | st.sampled_from(
-        ["responseFinished", "testEndpoint", "clicked", "a@b.co", "2026-01-01T00:00:00Z"]
-    )
+LEAVES = scalars(
+    20,
+    extra=["responseFinished", "testEndpoint", "clicked", "a@b.co", "2026-01-01T00:00:00Z"],
 )
-JSON = st.recursive(
-    LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=6),
-    max_leaves=30,
-)
+JSON = json_values(KEYS, leaves=LEAVES, max_list=4, max_dict=6, max_leaves=30)
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -15,14 +15,11 @@ from cxbot.errors import BadRequest, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources.base import Credentials, Delivery, Parsed
 from cxbot.sources.freshdesk import PROVIDER, parse, triggered_event
+from tests.kit import providers as kit
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "freshdesk"
 TOKEN = "fd-shared-token-1b9c"
 CREDS = Credentials(token=TOKEN)
-
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
+raw = partial(kit.raw, "freshdesk")
 
 
 def digest(text: str) -> str:

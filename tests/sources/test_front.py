@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,27 +16,26 @@ from cxbot.models import Author, Signal
 from cxbot.sources import front
 from cxbot.sources.base import Credentials, Delivery, HandshakeReply, Parsed
 from cxbot.sources.front import challenge_reply, verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import FINITE, json_values, scalars
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "front"
 API_SECRET = "front-company-api-secret"
 APP_KEY = "front-app-signing-key"
 NOW = 1791104400.0
 TS_MS = "1791104395123"  # 4.877 s before NOW
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
+raw = partial(kit.raw, "front")
+sign_rule = kit.Hmac(API_SECRET, "sha1", "base64", header="x-front-signature")  # over the body
+sign_app = kit.Hmac(APP_KEY, "sha256", "base64")  # over `{timestamp}:{body}`
 
 
 def rule_delivery(body: bytes, secret: str = API_SECRET) -> Delivery:
-    signature = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha1).digest()).decode()
-    return Delivery(body=body, headers={"x-front-signature": signature}, now=NOW)
+    return Delivery(body=body, headers=sign_rule.headers(body, secret), now=NOW)
 
 
 def app_delivery(body: bytes, ts: str = TS_MS, now: float = NOW, **extra: str) -> Delivery:
-    message = ts.encode() + b":" + body
-    signature = base64.b64encode(hmac.new(APP_KEY.encode(), message, hashlib.sha256).digest())
-    headers = {"x-front-signature": signature.decode(), "x-front-request-timestamp": ts, **extra}
+    signature = sign_app(ts.encode() + b":" + body)
+    headers = {"x-front-signature": signature, "x-front-request-timestamp": ts, **extra}
     return Delivery(body=body, headers=headers, now=now)
 
 
@@ -188,16 +184,11 @@ def test_ordinary_delivery_needs_no_challenge_reply() -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(["id", "type", "text", "body", "recipients", "role", "handle", "data"]),
-            children,
-            max_size=5,
-        )
-    ),
+JSON = json_values(
+    ["id", "type", "text", "body", "recipients", "role", "handle", "data"],
+    leaves=scalars(12, floats=FINITE),
+    max_list=4,
+    max_dict=5,
     max_leaves=30,
 )
 

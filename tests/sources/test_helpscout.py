@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,18 +16,14 @@ from cxbot.models import Author, Signal
 from cxbot.sources import helpscout
 from cxbot.sources.base import Credentials, Delivery, Parsed
 from cxbot.sources.helpscout import verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import json_values, scalars
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "helpscout"
 SECRET = "helpscout secret key ✓"  # UTF-8 key bytes
 CREDS = Credentials(secret=SECRET)
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha1).digest()).decode()
+raw = partial(kit.raw, "helpscout")
+sign = kit.Hmac(SECRET, "sha1", "base64")
 
 
 def delivery(body: bytes, event: str, signature: str | None = None) -> Delivery:
@@ -193,7 +186,7 @@ def test_one_changed_byte_fails() -> None:
 
 def test_hex_instead_of_base64_fails() -> None:
     body = raw("satisfaction_rating.json")
-    hexed = hmac.new(SECRET.encode(), body, hashlib.sha1).hexdigest()
+    hexed = kit.Hmac(SECRET, "sha1")(body)
     with pytest.raises(Unauthorized):
         verify(delivery(body, "satisfaction.ratings", hexed), CREDS)
 
@@ -206,18 +199,11 @@ def test_missing_signature_fails() -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                ["id", "type", "body", "createdBy", "createdAt", "first", "email", "x"]
-            ),
-            children,
-            max_size=5,
-        )
-    ),
+JSON = json_values(
+    ["id", "type", "body", "createdBy", "createdAt", "first", "email", "x"],
+    leaves=scalars(12, floats=None),
+    max_list=4,
+    max_dict=5,
     max_leaves=30,
 )
 

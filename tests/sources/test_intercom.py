@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,19 +18,15 @@ from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed
 from cxbot.sources.fields import parse_time
 from cxbot.sources.html import html_to_text
 from cxbot.sources.intercom import verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import json_values, scalars
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "intercom"
 SECRET = "intercom-client-secret-for-tests"
 CREDS = Credentials(secret=SECRET)
 REPLIED_URL = "https://app.intercom.com/a/apps/q7zx2k4m/conversations/31415926"
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+raw = partial(kit.raw, "intercom")
+sign = kit.Hmac(SECRET, "sha1", prefix="sha1=")
 
 
 def delivery(body: bytes, signature: str | None = None) -> Delivery:
@@ -302,16 +296,11 @@ def test_missing_signature_fails() -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(["id", "type", "body", "author", "created_at", "rating", "user", "x"]),
-            children,
-            max_size=5,
-        )
-    ),
+JSON = json_values(
+    ["id", "type", "body", "author", "created_at", "rating", "user", "x"],
+    leaves=scalars(12, floats=None),
+    max_list=4,
+    max_dict=5,
     max_leaves=30,
 )
 

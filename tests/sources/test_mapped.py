@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import tomllib
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -17,7 +15,7 @@ from hypothesis import strategies as st
 from cxbot.errors import BadRequest, ConfigError, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed
+from cxbot.sources.base import Credentials, ItemError, Parsed
 from cxbot.sources.mapped import (
     PROVIDER,
     as_id,
@@ -31,8 +29,9 @@ from cxbot.sources.mapped import (
     validate_mapping,
     verify,
 )
+from tests.kit import fuzz
+from tests.kit import providers as kit
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "mapped"
 TOKEN = "mapped-test-token-e71"
 SECRET = "mapped-test-secret-2d9"
 
@@ -91,22 +90,14 @@ channel = "=make"
 """
 SOURCES = tomllib.loads(CONFIG)["sources"]
 
-
-def load(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
+load = partial(kit.raw, "mapped")
+post = partial(kit.delivery, now=1_718_300_000.0)
+sign = kit.Hmac(SECRET, prefix="sha256=")  # the mapped source's X-Cxbot-Signature
 
 
 def creds_for(source: str, **kwargs: Any) -> Credentials:
     options = {k: v for k, v in SOURCES[source].items() if not k.endswith("_env") and k != "type"}
     return Credentials(options=options, **kwargs)
-
-
-def post(
-    body: bytes, headers: dict[str, str] | None = None, query: dict[str, str] | None = None
-) -> Delivery:
-    return Delivery(
-        body=body, headers=headers or {}, query=query or {}, method="POST", now=1_718_300_000.0
-    )
 
 
 def with_map(mapping: dict[str, Any], **kwargs: Any) -> Credentials:
@@ -462,7 +453,7 @@ def test_token_source_checks_the_shared_token() -> None:
 
 def test_token_wins_when_both_are_configured() -> None:
     creds = with_map(BASIC, token=TOKEN, secret=SECRET)
-    signature = "sha256=" + hmac.new(SECRET.encode(), b"{}", hashlib.sha256).hexdigest()
+    signature = sign(b"{}")
     with pytest.raises(Unauthorized) as err:
         verify(post(b"{}", {"x-cxbot-signature": signature}), creds)
     assert err.value.message == "missing token: add ?token=… to the URL or an X-Cxbot-Token header"
@@ -471,7 +462,7 @@ def test_token_wins_when_both_are_configured() -> None:
 def test_secret_source_checks_the_cxbot_signature() -> None:
     creds = with_map(BASIC, secret=SECRET)
     raw = load("gorgias_ticket.json")
-    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    signature = sign(raw)
     verify(post(raw, {"x-cxbot-signature": signature}), creds)
     with pytest.raises(Unauthorized) as err:
         verify(post(raw + b" ", {"x-cxbot-signature": signature}), creds)
@@ -490,13 +481,7 @@ def test_a_source_without_credentials_refuses_everything() -> None:
     )
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=15,
-)
+json_values = fuzz.json_values()
 FULL_MAP = {
     "items": "items",
     "id": ["id", "$.id"],

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,10 +14,11 @@ from hypothesis import strategies as st
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery, Parsed
+from cxbot.sources.base import Credentials, Parsed
 from cxbot.sources.mastodon import PROVIDER, html_to_text, parse, verify
+from tests.kit import fuzz
+from tests.kit import providers as kit
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "mastodon"
 SECRET = "mastodon-test-webhook-secret-41f0"
 CREDS = Credentials(secret=SECRET)
 
@@ -27,17 +26,9 @@ GULSEN = Author(name="Gülşen 🌿", handle="@gulsen@social.example.org")
 STATUS_URL = "https://social.example.org/@gulsen/112600000000000001"
 STATUS_URI = "https://social.example.org/users/gulsen/statuses/112600000000000001"
 
-
-def load(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def post(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(body=body, headers=headers or {}, method="POST", now=1_718_190_000.0)
+load = partial(kit.raw, "mastodon")
+sign = kit.Hmac(SECRET, prefix="sha256=")
+post = partial(kit.delivery, now=1_718_190_000.0)
 
 
 def event(name: str, obj: dict[str, Any]) -> bytes:
@@ -78,10 +69,7 @@ def test_a_one_byte_change_does_not_verify() -> None:
         ({}, CREDS, "missing x-hub-signature header"),
         # Same header name as GitHub's SHA-1 scheme, but Mastodon's value is SHA-256.
         (
-            {
-                "x-hub-signature": "sha1="
-                + hmac.new(SECRET.encode(), b"{}", hashlib.sha1).hexdigest()
-            },
+            {"x-hub-signature": kit.Hmac(SECRET, "sha1", prefix="sha1=")(b"{}")},
             CREDS,
             "X-Hub-Signature does not match the body (wrong webhook secret?)",
         ),
@@ -313,13 +301,7 @@ def test_markup_that_breaks_the_html_parser_falls_back_to_stripping_tags() -> No
     assert html_to_text("<p>ok</p><![ifx <b>bold</b>") == "ok\nbold"
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=15,
-)
+json_values = fuzz.json_values()
 objects = st.fixed_dictionaries(
     {},
     optional={

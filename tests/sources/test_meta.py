@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,28 +16,21 @@ from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
 from cxbot.sources.base import Credentials, Delivery, HandshakeReply, ItemError, Parsed
 from cxbot.sources.meta import PROVIDER, handshake, parse, verify
+from tests.kit import fuzz
+from tests.kit import providers as kit
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "meta"
 APP_SECRET = "meta-test-app-secret-0a1b"
 VERIFY_TOKEN = "meta-verify-token-7c9d"
 CREDS = Credentials(secret=APP_SECRET, verify_token=VERIFY_TOKEN)
 PAGE = "104857600123456"
 
-
-def load(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def sign(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def post(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(body=body, headers=headers or {}, method="POST", now=1_718_000_400.0)
+load = partial(kit.raw, "meta")
+sign = kit.Hmac(APP_SECRET, prefix="sha256=")
+post = partial(kit.delivery, now=1_718_000_400.0)
 
 
 def get(**query: str) -> Delivery:
-    return Delivery(body=b"", query=query, method="GET", now=1_718_000_400.0)
+    return kit.delivery(b"", query=query, method="GET", now=1_718_000_400.0)
 
 
 def page_body(*values: dict[str, Any], field: str = "feed") -> bytes:
@@ -413,13 +404,7 @@ def test_bad_entries_and_changes_are_item_errors() -> None:
     ]
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=15,
-)
+json_values = fuzz.json_values()
 values = st.fixed_dictionaries(
     {},
     optional={

@@ -2,46 +2,36 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mutations import WEIRD, paths, replaced
 
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.models import Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery, HandshakeReply
+from cxbot.sources.base import HandshakeReply
 from cxbot.sources.surveymonkey import PROVIDER, check_options, handshake, parse, verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import json_values, scalars
+from tests.kit.mutations import WEIRD, paths, replaced
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "surveymonkey"
 API_KEY = "sm-test-client-id-4e2a"
 API_SECRET = "sm-test-api-secret-91fd"
 NOW = 1_780_313_405.0
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
+raw = partial(kit.raw, "surveymonkey")
+delivery = partial(kit.delivery, now=NOW)
+creds = kit.creds_for(API_SECRET)
 
 
 def sign(body: bytes, key: str = API_KEY, secret: str = API_SECRET) -> str:
-    digest = hmac.new(f"{key}&{secret}".encode(), body, hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def delivery(body: bytes, headers: dict[str, str] | None = None, method: str = "POST") -> Delivery:
-    return Delivery(body=body, headers=headers or {}, query={}, method=method, now=NOW)
-
-
-def creds(secret: str | None = API_SECRET, **options: Any) -> Credentials:
-    return Credentials(secret=secret, options=options)
+    return kit.Hmac(f"{key}&{secret}", "sha1", "base64")(body)  # the key is `api_key&api_secret`
 
 
 # --- verify ----------------------------------------------------------------------------------
@@ -61,7 +51,6 @@ def test_good_signature_with_configured_api_key() -> None:
 
 def test_api_key_env_is_resolved_by_the_config(tmp_path: Path) -> None:
     from cxbot.config import load_settings
-    from cxbot.listener.webhooks import credentials_for
 
     cfg = tmp_path / "c.toml"
     cfg.write_text(
@@ -71,7 +60,7 @@ def test_api_key_env_is_resolved_by_the_config(tmp_path: Path) -> None:
     env = {"SM_SECRET": API_SECRET, "CXBOT_TEST_SM_API_KEY": API_KEY}
     source = load_settings(cfg, env).sources["sm"]
     body = raw("response_completed.json")
-    verify(delivery(body, {"sm-signature": sign(body)}), credentials_for(source, 300))
+    verify(delivery(body, {"sm-signature": sign(body)}), source.credentials)
 
 
 def test_api_key_from_the_header_when_not_configured() -> None:
@@ -104,7 +93,7 @@ def test_wrong_secret_fails() -> None:
 def test_secret_alone_as_key_fails() -> None:
     # The key is `api_key&api_secret`, not the secret alone.
     body = raw("response_completed.json")
-    alone = base64.b64encode(hmac.new(API_SECRET.encode(), body, hashlib.sha1).digest()).decode()
+    alone = kit.Hmac(API_SECRET, "sha1", "base64")(body)
     with pytest.raises(Unauthorized):
         verify(delivery(body, {"sm-signature": alone}), creds(api_key=API_KEY))
 
@@ -280,21 +269,11 @@ KEYS = st.sampled_from(
         "filter_id",
     ]
 ) | st.text(max_size=8)
-LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=20)
-    | st.sampled_from(
-        ["response_completed", "response_updated", "response", "2026-01-01T00:00:00+00:00"]
-    )
+LEAVES = scalars(
+    20,
+    extra=["response_completed", "response_updated", "response", "2026-01-01T00:00:00+00:00"],
 )
-JSON = st.recursive(
-    LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=6),
-    max_leaves=30,
-)
+JSON = json_values(KEYS, leaves=LEAVES, max_list=4, max_dict=6, max_leaves=30)
 
 
 @settings(max_examples=300, deadline=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -17,18 +17,14 @@ from cxbot.sources import get_provider
 from cxbot.sources.base import Credentials, Delivery, ItemError, Parsed
 from cxbot.sources.signing import check_shared_token
 from cxbot.sources.trustpilot import PROVIDER, parse
+from tests.kit import fuzz
+from tests.kit import providers as kit
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "trustpilot"
 TOKEN = "tp-test-token-5b1e"
 CREDS = Credentials(token=TOKEN)
 
-
-def load(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def deliver(body: bytes, **kwargs: Any) -> Delivery:
-    return Delivery(body=body, now=1_718_000_000.0, **kwargs)
+load = partial(kit.raw, "trustpilot")
+deliver = partial(kit.delivery, now=1_718_000_000.0)
 
 
 def event(name: str, **data: Any) -> dict[str, Any]:
@@ -241,12 +237,8 @@ def test_malformed_bodies_are_bad_requests(body: bytes, message: str) -> None:
     assert err.value.message == message
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
+json_values = fuzz.json_values(
+    st.text(max_size=8), leaves=fuzz.scalars(20), max_list=4, max_dict=4, max_leaves=20
 )
 event_data = st.fixed_dictionaries(
     {},

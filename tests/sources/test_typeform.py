@@ -2,45 +2,31 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mutations import WEIRD, paths, replaced
 
 from cxbot.errors import BadRequest, ConfigError, Unauthorized
 from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
-from cxbot.sources.base import Credentials, Delivery
+from cxbot.sources.base import Credentials
 from cxbot.sources.typeform import PROVIDER, check_options, parse, verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import json_values, scalars
+from tests.kit.mutations import WEIRD, paths, replaced
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "typeform"
 SECRET = "tf-test-secret-7c1e"
 NOW = 1_773_482_565.0
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def sign(body: bytes, secret: str = SECRET) -> str:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return "sha256=" + base64.b64encode(digest).decode()
-
-
-def delivery(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(body=body, headers=headers or {}, query={}, now=NOW)
-
-
-def creds(**options: Any) -> Credentials:
-    return Credentials(secret=SECRET, options=options)
+raw = partial(kit.raw, "typeform")
+sign = kit.Hmac(SECRET, encoding="base64", prefix="sha256=")
+delivery = partial(kit.delivery, now=NOW)
+creds = kit.creds_for(SECRET)
 
 
 # --- verify ----------------------------------------------------------------------------------
@@ -74,7 +60,7 @@ def test_wrong_secret_fails() -> None:
 def test_hex_signature_is_refused() -> None:
     # A common mistake in the wild; Typeform sends base64.
     body = raw("form_response_nps.json")
-    hex_sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    hex_sig = kit.Hmac(SECRET, prefix="sha256=")(body)
     with pytest.raises(Unauthorized):
         verify(delivery(body, {"typeform-signature": hex_sig}), creds())
 
@@ -404,32 +390,22 @@ KEYS = st.sampled_from(
         "score",
     ]
 ) | st.text(max_size=8)
-LEAVES = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats()
-    | st.text(max_size=20)
-    | st.sampled_from(
-        [
-            "form_response",
-            "form_response_partial",
-            "nps",
-            "opinion_scale",
-            "rating",
-            "star",
-            "long_text",
-            "number",
-            "text",
-            "2026-01-01T00:00:00Z",
-        ]
-    )
+LEAVES = scalars(
+    20,
+    extra=[
+        "form_response",
+        "form_response_partial",
+        "nps",
+        "opinion_scale",
+        "rating",
+        "star",
+        "long_text",
+        "number",
+        "text",
+        "2026-01-01T00:00:00Z",
+    ],
 )
-JSON = st.recursive(
-    LEAVES,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=6),
-    max_leaves=30,
-)
+JSON = json_values(KEYS, leaves=LEAVES, max_list=4, max_dict=6, max_leaves=30)
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,23 +16,16 @@ from cxbot.models import Author, Signal
 from cxbot.sources import get_provider
 from cxbot.sources.base import Credentials, Delivery, HandshakeReply, ItemError, Parsed
 from cxbot.sources.x import PROVIDER, handshake, parse, parse_twitter_time, verify
+from tests.kit import fuzz
+from tests.kit import providers as kit
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "payloads" / "x"
 CONSUMER_SECRET = "x-test-consumer-secret-93kd"
 CREDS = Credentials(secret=CONSUMER_SECRET)
 OWN_ID = "1400000000000000001"
 
-
-def load(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
-
-
-def b64_hmac(message: bytes, secret: str = CONSUMER_SECRET) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
-
-
-def post(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(body=body, headers=headers or {}, method="POST", now=1_718_120_000.0)
+load = partial(kit.raw, "x")
+b64_hmac = kit.Hmac(CONSUMER_SECRET, encoding="base64")  # the CRC answer and the signature
+post = partial(kit.delivery, now=1_718_120_000.0)
 
 
 def tweets_body(*tweets: dict[str, Any]) -> bytes:
@@ -118,10 +108,7 @@ def test_a_one_byte_change_does_not_verify() -> None:
         ({}, CREDS, "missing x-twitter-webhooks-signature header"),
         (
             # Right HMAC, wrong encoding: X sends base64, not hex.
-            {
-                "x-twitter-webhooks-signature": "sha256="
-                + hmac.new(CONSUMER_SECRET.encode(), b"{}", hashlib.sha256).hexdigest()
-            },
+            {"x-twitter-webhooks-signature": kit.Hmac(CONSUMER_SECRET, prefix="sha256=")(b"{}")},
             CREDS,
             "x-twitter-webhooks-signature does not match the body (wrong consumer secret?)",
         ),
@@ -301,13 +288,7 @@ def test_malformed_bodies_are_bad_requests(body: bytes, message: str) -> None:
     assert err.value.message == message
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
-    max_leaves=15,
-)
+json_values = fuzz.json_values()
 tweets = st.fixed_dictionaries(
     {},
     optional={

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,8 +18,9 @@ from cxbot.models import Author, Signal
 from cxbot.sources import zendesk
 from cxbot.sources.base import Credentials, Delivery, Parsed
 from cxbot.sources.zendesk import verify
+from tests.kit import providers as kit
+from tests.kit.fuzz import FINITE, json_values, scalars
 
-PAYLOADS = Path(__file__).parent.parent / "payloads" / "zendesk"
 SECRET = "Zq3mT0k3n-not-base64-decoded=="  # used verbatim as the HMAC key, like Zendesk's
 # Zendesk's published secret for test sends from the webhook builder (not ours to choose).
 ZENDESK_TEST_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
@@ -28,14 +28,11 @@ STAMP = "2026-10-03T11:02:45Z"
 NOW = datetime(2026, 10, 3, 11, 3, 0, tzinfo=UTC).timestamp()
 CREDS = Credentials(secret=SECRET, options={"subdomain": "acme"})
 
-
-def raw(name: str) -> bytes:
-    return (PAYLOADS / name).read_bytes()
+raw = partial(kit.raw, "zendesk")
 
 
 def sign(body: bytes, stamp: str = STAMP, secret: str = SECRET) -> str:
-    digest = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+    return kit.Hmac(secret, encoding="base64")(stamp.encode() + body)  # over timestamp + body
 
 
 def delivery(
@@ -312,9 +309,7 @@ def test_signature_covers_the_timestamp() -> None:
 def test_secret_is_not_base64_decoded() -> None:
     body = raw("event_comment_added.json")
     decoded_key = base64.b64decode(ZENDESK_TEST_SECRET)
-    wrong = base64.b64encode(
-        hmac.new(decoded_key, STAMP.encode() + body, hashlib.sha256).digest()
-    ).decode()
+    wrong = kit.Hmac(decoded_key, encoding="base64")(STAMP.encode() + body)
     d = delivery(body)
     headers = {**d.headers, "x-zendesk-webhook-signature": wrong}
     creds = Credentials(secret=ZENDESK_TEST_SECRET)
@@ -386,12 +381,8 @@ def test_test_secret_send_outside_the_window_still_fails() -> None:
 
 # --- fuzz ------------------------------------------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=25,
+JSON = json_values(
+    st.text(max_size=12), leaves=scalars(20, floats=FINITE), max_list=4, max_dict=5, max_leaves=25
 )
 KEYS = ["type", "id", "time", "subject", "detail", "event", "cxbot", "ticket", "satisfaction"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..settings import EnrichSettings
-from .base import Analyser
-from .ensemble import EnsembleAnalyser
-from .lexicon import TextBlobAnalyser, VaderAnalyser
+from cxbot.enrich.analysers.base import Analyser
+from cxbot.enrich.analysers.ensemble import EnsembleAnalyser
+from cxbot.enrich.analysers.lexicon import TextBlobAnalyser, VaderAnalyser
+from cxbot.enrich.settings import EnrichSettings
 
 __all__ = ["Analyser", "EnsembleAnalyser", "TextBlobAnalyser", "VaderAnalyser", "build_analyser"]
 
@@ -19,7 +19,7 @@ def build_analyser(settings: EnrichSettings, base_dir: Path) -> Analyser:
         return VaderAnalyser()
     if settings.analyser == "transformers":
         # Imported here so that the extra is only needed when it is configured.
-        from .hf import TransformersAnalyser
+        from cxbot.enrich.analysers.hf import TransformersAnalyser
 
         assert settings.model_path is not None  # EnrichSettings requires it for this analyser
         return TransformersAnalyser(
@@ -29,5 +29,15 @@ def build_analyser(settings: EnrichSettings, base_dir: Path) -> Analyser:
             batch_size=settings.batch_size,
             max_tokens=settings.max_tokens,
             threads=settings.model_threads,
+        )
+    if settings.analyser == "multilingual":
+        # Imported here: numpy and the encoder's weights load only when it is configured.
+        from cxbot.enrich.analysers.multilingual import MultilingualAnalyser
+
+        return MultilingualAnalyser(
+            negative_below=settings.negative_below,
+            positive_above=settings.positive_above,
+            detect_languages=settings.languages,
+            min_confidence=settings.language_min_confidence,
         )
     return EnsembleAnalyser()

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..language import NO_LANGUAGE
-from .cxrules import cx_evidence, squash
-from .lexicon import TextBlobAnalyser, VaderAnalyser
-from .vocab import english_words, reads_as_english
+from cxbot.enrich.analysers.cxrules import cx_evidence, squash
+from cxbot.enrich.analysers.lexicon import TextBlobAnalyser, VaderAnalyser
+from cxbot.enrich.analysers.vocab import english_words, reads_as_english
+from cxbot.enrich.language import NO_LANGUAGE
 
 W_VADER = 0.4
 W_TEXTBLOB = 0.3

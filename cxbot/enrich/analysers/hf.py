@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError
+from cxbot.errors import ConfigError
 
 _STARS = re.compile(r"^\s*([1-5])\s*stars?\s*$")
 

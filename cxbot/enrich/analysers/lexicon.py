@@ -28,8 +28,8 @@ from textblob import en as textblob_en
 from vaderSentiment import vaderSentiment as vader_module
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, SentiText
 
-from . import patterntok
-from .vocab import english_words, reads_as_english
+from cxbot.enrich.analysers import patterntok
+from cxbot.enrich.analysers.vocab import english_words, reads_as_english
 
 
 class _PatternLexicon(textblob_en.Sentiment):  # type: ignore[misc]

@@ -20,7 +20,7 @@ from pathlib import Path
 import textblob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from ..textnorm import without_handles_and_links
+from cxbot.enrich.textnorm import without_handles_and_links
 
 MIN_ENGLISH_SHARE = 0.5
 _WORDS = re.compile(r"[^\W\d_]{2,}")
