@@ -90,7 +90,7 @@ async def slack_not_configured(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     server = settings.file.server
-    # aiohttp's own limit is a backstop; webhooks.py enforces max_body_bytes with a clear 413.
+    # aiohttp's own limit is a backstop; cxbot/listener/webhooks.py enforces max_body_bytes with a clear 413.
     app = web.Application(middlewares=[error_middleware], client_max_size=server.max_body_bytes + 1)
     app[SETTINGS] = settings
     app[SOURCES] = settings.sources

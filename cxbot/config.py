@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from cxbot.alerts.rules import AlertPolicy, AlertRule, SpikeRule, VipList
 from cxbot.digest.config import (
-    DigestConfig as DigestConfig,  # re-exported; fields: digest_config.py
+    DigestConfig as DigestConfig,  # re-exported; fields: cxbot/digest/config.py
 )
 from cxbot.enrich.settings import EnrichSettings
 from cxbot.errors import ConfigError

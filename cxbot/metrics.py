@@ -7,7 +7,7 @@ Standard definitions (docs/commands.md):
   better).
 - Rating: mean stars, 1-5. Sentiment: mean text sentiment (-1..1) and the mix of final labels.
 
-Every metric is computable from additive counts (`Counts`), so the daily rollup (rollup.py) and a
+Every metric is computable from additive counts (`Counts`), so the daily rollup (cxbot/store/rollup.py) and a
 raw scan of signals feed the same functions; the rollup's SQL takes its thresholds from here.
 """
 

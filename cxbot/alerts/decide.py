@@ -1,6 +1,6 @@
 """Deciding alerts, inside the enrichment's write job: rules → outbox rows in one transaction.
 
-An alert is owed the moment its row is committed; outbox.py delivers it. Each row has a
+An alert is owed the moment its row is committed; cxbot/outbox/worker.py delivers it. Each row has a
 `dedup_key` (UNIQUE), so deciding twice for the same signal, channel or window writes nothing
 twice. Held alerts (over a rule's throttle) are not sent one by one: they hang off one roll-up
 row that is delivered when the window closes.

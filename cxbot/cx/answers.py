@@ -1,5 +1,5 @@
 """Answers for the reading verbs (summary, one metric, top, topics, search, customer): pure
-renderers from queries.py results to an `Answer` (see answers.py for how text and blocks are
+renderers from cxbot/cx/queries.py results to an `Answer` (see cxbot/slack/fmt.py for how text and blocks are
 made from one rendering)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Read functions behind `/cx`: `fn(db, ...)` returning plain dataclasses for answers.py.
+"""Read functions behind `/cx`: `fn(db, ...)` returning plain dataclasses for cxbot/cx/answers.py.
 
-They run on the reader thread. Metrics come from the daily rollup (rollup.py); lists of signals
+They run on the reader thread. Metrics come from the daily rollup (cxbot/store/rollup.py); lists of signals
 come from indexes that stop after `limit` rows, so none of them scans a period's signals."""
 
 from __future__ import annotations

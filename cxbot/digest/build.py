@@ -1,7 +1,7 @@
 """The weekly KPI digest, pure: ISO weeks in the team's timezone, the data a digest is built
 from, its figures with week-over-week changes, and a headline computed from those numbers.
 
-No clock and no I/O: `now` is passed in, digest_queries.py fills `DigestData`, digest_render.py
+No clock and no I/O: `now` is passed in, cxbot/digest/queries.py fills `DigestData`, cxbot/digest/render.py
 turns a `Digest` into text and Block Kit. A week is Monday 00:00 to the next Monday 00:00 local
 time, so a week with a DST change is 167 or 169 hours long (periods.py does the arithmetic on
 wall-clock dates). Metrics come from metrics.py: nothing here defines NPS, CSAT or CES again.

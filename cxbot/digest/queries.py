@@ -1,6 +1,6 @@
 """Reading a digest's data: `collect(db, window, scope, now) -> DigestData`, on the reader thread.
 
-Everything comes from the daily rollup (rollup.py) grouped by source and kind, so one query per
+Everything comes from the daily rollup (cxbot/store/rollup.py) grouped by source and kind, so one query per
 week serves the totals, the volume table and any channel filter (Counts are additive: the
 filter is applied to the ~50 grouped rows in Python). Partial days at the window's edges (a
 rollup kept in another zone, or a week still running) are read from `signals` through its

@@ -4,7 +4,7 @@ whole batch of freshly enriched signals at once.
 Matching: by normalised email, then by (provider, handle); two different emails are never
 merged. The batch reads every candidate profile in two queries, resolves the rows in order
 against maps it keeps current (so a batch resolves exactly as its rows would one at a time;
-tests/test_enrichment_write.py checks it), then writes in a handful of statements (jsonsql.py
+tests/test_enrichment_write.py checks it), then writes in a handful of statements (cxbot/store/jsonsql.py
 says why that matters).
 """
 

@@ -1,6 +1,6 @@
 """`POST /webhooks/{source}` and `GET /webhooks/{source}`: verify, parse, store, answer.
 
-A delivery is answered 200 only after the commit holding its rows (store.py), so nothing
+A delivery is answered 200 only after the commit holding its rows (cxbot/store/writer.py), so nothing
 acknowledged is lost. Storage trouble is 503, never 404/410: some providers disable a webhook
 that answers those.
 """

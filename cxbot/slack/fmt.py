@@ -184,7 +184,7 @@ def no_data_hint(f: Fmt, hint: str | None) -> str:
 
 
 def error_parts(f: Fmt, message: str, usage: str | None, suggestion: str | None) -> list[Part]:
-    # Our messages quote words in `code`; commands.py keeps backticks out of the quoted words,
+    # Our messages quote words in `code`; cxbot/cx/grammar.py keeps backticks out of the quoted words,
     # so the code spans can be restored after escaping (mentions and links stay inert).
     parts: list[Part] = [("section", f.esc(message).replace("ˋ", "`"))]
     if usage:

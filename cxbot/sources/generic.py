@@ -1,4 +1,4 @@
-"""The documented generic format (DESIGN.md): one signal object, or an array of them.
+"""The documented generic format (docs/sources.md): one signal object, or an array of them.
 
 Signing is optional: `X-Cxbot-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
 """

@@ -1,6 +1,6 @@
 """Writing a verified delivery: the raw event plus its signals, deduplicated, in one job.
 
-These functions run on the writer thread inside its transaction (see store.py); they take the
+These functions run on the writer thread inside its transaction (see cxbot/store/writer.py); they take the
 `Database` and plain data, and never commit themselves.
 """
 

@@ -153,7 +153,7 @@ _INITIAL = """
 @migrations()
 def m002_cx_rollup(db: Database) -> None:
     """`/cx` on millions of signals: the daily rollup with its triggers, and covering indexes
-    (cxbot/rollup.py explains the design)."""
+    (cxbot/store/rollup.py explains the design)."""
     from cxbot.store.rollup import create_rollup
 
     create_rollup(db)

@@ -9,7 +9,7 @@ gets the exception; the rest of the batch still commits.
 
 Jobs sent with `submit_many(fn, item)` are run together: consecutive ones with the same `fn`
 become one call `fn(db, items)` in one savepoint, so a burst of webhooks costs a few statements
-instead of a few per request (jsonsql.py says why that matters under load). If
+instead of a few per request (cxbot/store/jsonsql.py says why that matters under load). If
 that call raises, each item is retried alone in its own savepoint, so one bad item still fails
 only its own request.
 
