@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -67,13 +68,18 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
         pace_seconds=slack.pace_seconds,
     )
     app[OUTBOX] = outbox
-    enrichment = EnrichmentWorker(
-        settings.file.enrich,
-        settings.base_dir,
-        app[STORE],
-        app[NEW_SIGNALS],
-        policy=settings.alert_policy,
-        on_alerts=outbox.poke,
+    # Starting the scorer's process pool writes to pipes and forks: off the event loop.
+    enrichment = await asyncio.get_running_loop().run_in_executor(
+        None,
+        partial(
+            EnrichmentWorker,
+            settings.file.enrich,
+            settings.base_dir,
+            app[STORE],
+            app[NEW_SIGNALS],
+            policy=settings.alert_policy,
+            on_alerts=outbox.poke,
+        ),
     )
     async with _task(enrichment.run(), "enrichment"), _task(outbox.run(), "outbox"):
         yield
@@ -117,12 +123,17 @@ def _slack_events_handler(app: web.Application) -> Any:
         nonlocal handler
         if handler is None:
             settings = app[SETTINGS]
-            bolt = build_bolt(
-                settings,
-                app[STORE],
-                app[OUTBOX].poke,
-                slack_client(settings.slack_bot_token, settings.slack_api_url),
-                on_command=slash_handler(settings, app[STORE], app[OUTBOX].poke),
+            # Building Bolt imports and reads its modules (file I/O): off the event loop.
+            bolt = await asyncio.get_running_loop().run_in_executor(
+                None,
+                partial(
+                    build_bolt,
+                    settings,
+                    app[STORE],
+                    app[OUTBOX].poke,
+                    slack_client(settings.slack_bot_token, settings.slack_api_url),
+                    on_command=slash_handler(settings, app[STORE], app[OUTBOX].poke),
+                ),
             )
             handler = events_route(bolt)
         result: web.StreamResponse = await handler(request)
