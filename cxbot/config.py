@@ -6,6 +6,7 @@ in the file by environment-variable name and resolved here into `SecretStr`s tha
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Mapping
@@ -133,8 +134,10 @@ class Settings:
     slack_signing_secret: SecretStr | None
     slack_api_url: str
 
-    @property
+    @functools.cached_property
     def tz(self) -> ZoneInfo:
+        # Cached, and first read by load_settings: ZoneInfo reads tzdata files (blocking I/O),
+        # and the event loop asks for it.
         return ZoneInfo(self.file.timezone)
 
     @property
@@ -280,7 +283,7 @@ def load_settings(
     replay = cfg.server.replay_window_seconds
     sources = {name: _resolve_source(path, name, s, env, replay) for name, s in cfg.sources.items()}
     api_url = env.get("SLACK_API_URL") or SLACK_API_DEFAULT
-    return Settings(
+    settings = Settings(
         file=cfg,
         path=path,
         base_dir=base_dir,
@@ -292,3 +295,5 @@ def load_settings(
         # slack_sdk joins method names onto the base URL, so it must end with "/".
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
     )
+    settings.tz  # noqa: B018 - read the zone's file now, before any event loop asks
+    return settings

@@ -174,8 +174,9 @@ class EnrichmentWorker:
         self._executor = enrichment_executor(settings, base_dir)
 
     async def run(self) -> None:
-        # Start the scorer now (a process takes a second or two), not on the first signal.
-        await asyncio.get_running_loop().run_in_executor(self._executor, _enrich_here, [])
+        # Start the scorer now (a process takes a second or two), not on the first signal; the
+        # pool spawns its process in the submitting thread, so submit from a helper thread.
+        await asyncio.to_thread(lambda: self._executor.submit(_enrich_here, []).result())
         while True:
             try:
                 await self.drain()

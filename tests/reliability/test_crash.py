@@ -103,8 +103,14 @@ class Process:
 
 
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(c) for c in path.read_text().split()] if path.exists() else []
+    """Children of every thread of `pid` (the scorer is started from a helper thread)."""
+    found: list[int] = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in path.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
 
 
 def alive(pid: int) -> bool:
