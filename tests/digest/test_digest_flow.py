@@ -149,7 +149,7 @@ async def test_restart_and_a_second_process_do_not_send_again(
     # Two processes deciding at the same moment: two stores (two writers) on one file.
     stores = [Store(digest_settings.db_path) for _ in range(2)]
     for store in stores:
-        store.open()
+        await asyncio.to_thread(store.open)  # as the app does: off the event loop
     try:
         runners = [
             DigestRunner(s, digest_settings.file.digest, digest_settings.tz, clock=clock)
@@ -158,7 +158,7 @@ async def test_restart_and_a_second_process_do_not_send_again(
         outcomes = await asyncio.gather(*(r.run_due() for r in runners))
     finally:
         for store in stores:
-            store.close()
+            await asyncio.to_thread(store.close)
     assert [o.new for found in outcomes for o in found] == [False, False]
     assert len(posts(fake_slack)) == 1
     assert rows(digest_settings, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == [(1,)]

@@ -38,6 +38,12 @@ ALLOWED = [
     # Tests load their config inside async tests; cxbot loads it before any loop starts.
     ("os.stat", "cxbot/config.py", {"load_settings"}),
     ("io.BufferedReader.read", "cxbot/config.py", {"load_settings"}),
+    # The digest flow tests migrate their database before seeding it.
+    ("sqlite3.Connection.execute", "tests/digest/test_digest_flow.py", {"prepare"}),
+    ("sqlite3.Cursor.fetchall", "tests/digest/test_digest_flow.py", {"prepare"}),
+    ("sqlite3.Cursor.execute", "tests/digest/test_digest_flow.py", {"prepare"}),
+    ("os.stat", "tests/digest/test_digest_flow.py", {"prepare"}),
+    ("os.mkdir", "tests/digest/test_digest_flow.py", {"prepare"}),
     # Log lines go to stderr (a pipe or a terminal) from the loop by design: one line per
     # delivery, alert and command; the write is a few hundred bytes into the OS buffer.
     ("io.TextIOWrapper.write", "logging/__init__.py", {"emit"}),
