@@ -29,7 +29,7 @@ from cxbot.sources.base import Delivery
 from cxbot.sources.fields import decode_json, describe_validation
 from cxbot.sources.generic import signal_from_generic
 from cxbot.store.intake import DeliveryRecord, store_delivery
-from cxbot.store.writer import Writer, connect, writer_for
+from cxbot.store.writer import AnyWriter, connect_for, writer_for
 
 NO_ALERTS: AlertPolicy | None = None  # enrichment without the rules stage
 
@@ -88,7 +88,7 @@ def ingest_lines(
 
 
 def _flush(
-    writer: Writer,
+    writer: AnyWriter,
     chunk: list[tuple[int, bytes, Signal]],
     source: str,
     report: IngestReport,
@@ -159,7 +159,7 @@ def reprocess(
     enricher = build_enricher(settings)
     writer = writer_for(settings.db_path, settings.file.database, settings.tz)
     writer.start()
-    reader = connect(settings.db_path, readonly=True)
+    reader = connect_for(settings.db_path, settings.file.database, readonly=True)
     last, total = 0, 0
     try:
         while True:
@@ -185,7 +185,7 @@ def reprocess(
 
 
 def count_reprocessable(settings: Settings, since: str | None) -> int:
-    reader = connect(settings.db_path, readonly=True)
+    reader = connect_for(settings.db_path, settings.file.database, readonly=True)
     try:
         return rows_sql.count_enriched(reader, since or "")
     finally:

@@ -66,7 +66,9 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     listen_host = host or settings.file.server.host
     listen_port = settings.port if port is None else port
     log = logging.getLogger("cxbot")
-    log.info("database %s; sources: %s", settings.db_path, ", ".join(settings.sources) or "none")
+    log.info(
+        "database %s; sources: %s", _database_label(settings), ", ".join(settings.sources) or "none"
+    )
     # run_app turns SIGTERM/SIGINT into a graceful stop: no new connections, the writer drains.
     web.run_app(app, host=listen_host, port=listen_port, access_log=None, print=None)
     log.info("stopped")
@@ -81,18 +83,21 @@ def db() -> None:
 @config_option
 def db_migrate(config_path: Path | None) -> None:
     """Bring the database schema up to date."""
-    from cxbot.store.writer import connect, migrate
+    from cxbot.store.pg import redacted
+    from cxbot.store.writer import connect_for, migrate
 
     settings = settings_or_exit(config_path)
-    database = connect(settings.db_path)
+    url = settings.file.database.url
+    where = redacted(url) if url else str(settings.db_path)
+    database = connect_for(settings.db_path, settings.file.database)
     try:
         applied = migrate(database)
     finally:
         database.conn.close()
     if applied:
-        click.echo(f"{settings.db_path}: applied {', '.join(applied)}")
+        click.echo(f"{where}: applied {', '.join(applied)}")
     else:
-        click.echo(f"{settings.db_path}: schema up to date")
+        click.echo(f"{where}: schema up to date")
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -131,6 +136,14 @@ def ingest(config_path: Path | None, file: Path, source: str) -> None:
         sys.exit(1)
 
 
+def _database_label(settings: Settings) -> str:
+    """The SQLite path, or the PostgreSQL URL without its password."""
+    from cxbot.store.pg import redacted
+
+    url = settings.file.database.url
+    return redacted(url) if url else str(settings.db_path)
+
+
 @main.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:
@@ -138,7 +151,7 @@ def check_config(config_path: Path | None) -> None:
     settings = settings_or_exit(config_path)
     summary = {
         "config": str(settings.path) if settings.path else "(defaults)",
-        "database": str(settings.db_path),
+        "database": _database_label(settings),
         "timezone": settings.file.timezone,
         "port": settings.port,
         "slack": "token set" if settings.slack_token else "console (no SLACK_BOT_TOKEN)",

@@ -36,6 +36,9 @@ class _Strict(BaseModel):
 
 class DatabaseConfig(_Strict):
     path: str = Field("data/cxbot.db", description="SQLite file; CXBOT_DB overrides")
+    url: str | None = Field(
+        None, description="postgresql://… selects PostgreSQL; DATABASE_URL overrides"
+    )
     synchronous: Literal["full", "normal"] = Field(
         "full", description="fsync on every group commit (full) or only at WAL checkpoints"
     )
@@ -274,6 +277,8 @@ def load_settings(
     # `cxbot serve` and the Procfile run: the same rule as every other path on the command line.
     base_dir = Path(".")
     db_path = Path(env.get("CXBOT_DB") or cfg.database.path)
+    if env.get("DATABASE_URL"):
+        cfg.database = cfg.database.model_copy(update={"url": env["DATABASE_URL"]})
     port = cfg.server.port
     if env.get("PORT"):
         try:

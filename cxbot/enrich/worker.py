@@ -229,12 +229,12 @@ class EnrichmentWorker:
 
 def enrich_all_pending(settings: Settings, policy: AlertPolicy | None) -> int:
     """Synchronous drain for the CLI (`ingest`, `reprocess`): every pending signal, in batches."""
-    from cxbot.store.writer import connect, writer_for
+    from cxbot.store.writer import connect_for, writer_for
 
     enricher = build_enricher(settings)
     writer = writer_for(settings.db_path, settings.file.database, settings.tz)
     writer.start()
-    reader = connect(settings.db_path, readonly=True)
+    reader = connect_for(settings.db_path, settings.file.database, readonly=True)
     total = 0
     try:
         while rows := rows_sql.pending(reader):

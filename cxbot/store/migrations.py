@@ -2,6 +2,13 @@
 
 Never edit a migration that has shipped: add the next one. Each is applied once; applying the
 set again changes nothing (tested).
+
+One registry serves both engines: on SQLite sqlite-utils applies it (recorded in
+`_sqlite_migrations`), on PostgreSQL `cxbot.store.pg.migrate_pg` runs the same functions in
+order (recorded in `_cxbot_migrations`), each with the engine-neutral handle. A migration whose
+SQL runs on both (most DDL: `ALTER TABLE t ADD COLUMN c TEXT`, `CREATE INDEX ...`) is written
+once with `db.execute`; where the engines differ, branch on `is_pg(db)` and keep both texts
+here (PostgreSQL's long ones live in `store/pgschema.py`). docs/deployment.md shows an example.
 """
 
 from __future__ import annotations
@@ -9,11 +16,17 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from cxbot.store import pgschema
+from cxbot.store.engine import is_pg
+
 migrations = Migrations("cxbot")
 
 
 @migrations()
 def m001_initial(db: Database) -> None:
+    if is_pg(db):
+        db.executescript(pgschema.INITIAL)
+        return
     for statement in _INITIAL.split(";"):
         if statement.strip():
             db.execute(statement)
@@ -177,6 +190,9 @@ def m004_digest_status_follows_outbox(db: Database) -> None:
     """A digest's outcome ('sent' with its time, or 'failed') is copied from its outbox row
     into `digests` by the database, in the same statement that marks the row: the outbox
     worker knows nothing of digests. The key is 'digest:PERIOD:CHANNEL' (periods hold no ':')."""
+    if is_pg(db):
+        db.executescript(pgschema.DIGEST_STATUS)
+        return
     db.execute(
         """CREATE TRIGGER outbox_digest_status AFTER UPDATE OF status ON outbox
   WHEN new.kind = 'digest' AND new.status IN ('sent', 'failed')

@@ -29,37 +29,14 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from cxbot.metrics import COUNT_FIELDS, CSAT_GOOD_MIN, PASSIVE_MIN, PROMOTER_MIN, Counts
+from cxbot.metrics import Counts
 from cxbot.models import Filters, iso_utc
 from cxbot.periods import day_start, local_date
+from cxbot.store.engine import is_pg
+from cxbot.store.rollup_pg import SEVERITY_PG, create_rollup_pg, rebuild_rollup_pg
+from cxbot.store.rollup_sql import _CONTRIB, _WATCHED, COLUMNS, KEYS, LANG_KEYS, _sql
+from cxbot.store.rollup_sql import raw_sums as raw_sums
 
-_NPS = "{p}score_type = 'nps' AND {p}score IS NOT NULL"
-_CONTRIB: dict[str, str] = {  # one signal's contribution to each Counts field
-    "n": "1",
-    "rating_n": "CASE WHEN {p}rating IS NOT NULL THEN 1 ELSE 0 END",
-    "rating_sum": "coalesce({p}rating, 0)",
-    "promoters": f"CASE WHEN {_NPS} AND {{p}}score >= {PROMOTER_MIN} THEN 1 ELSE 0 END",
-    "passives": f"CASE WHEN {_NPS} AND {{p}}score >= {PASSIVE_MIN} AND {{p}}score < {PROMOTER_MIN}"
-    " THEN 1 ELSE 0 END",
-    "detractors": f"CASE WHEN {_NPS} AND {{p}}score < {PASSIVE_MIN} THEN 1 ELSE 0 END",
-    "csat_n": "CASE WHEN {p}score_type = 'csat' AND {p}score IS NOT NULL THEN 1 ELSE 0 END",
-    "csat_good": f"CASE WHEN {{p}}score_type = 'csat' AND {{p}}score >= {CSAT_GOOD_MIN}"
-    " THEN 1 ELSE 0 END",
-    "ces_n": "CASE WHEN {p}score_type = 'ces' AND {p}score IS NOT NULL THEN 1 ELSE 0 END",
-    "ces_sum": "CASE WHEN {p}score_type = 'ces' THEN coalesce({p}score, 0) ELSE 0 END",
-    "negative": "CASE WHEN {p}sentiment_label = 'negative' THEN 1 ELSE 0 END",
-    "neutral": "CASE WHEN {p}sentiment_label = 'neutral' THEN 1 ELSE 0 END",
-    "positive": "CASE WHEN {p}sentiment_label = 'positive' THEN 1 ELSE 0 END",
-    "unscored": "CASE WHEN {p}sentiment_label IN ('negative', 'neutral', 'positive') THEN 0"
-    " ELSE 1 END",
-    "sentiment_n": "CASE WHEN {p}sentiment IS NOT NULL THEN 1 ELSE 0 END",
-    "sentiment_sum": "coalesce({p}sentiment, 0)",
-}
-COLUMNS = tuple(_CONTRIB)
-assert COLUMNS == COUNT_FIELDS, "rollup columns and metrics.Counts must agree"
-KEYS = ("topic", "day", "source", "kind")
-# The language table leads with (topic, lang) so `lang:xx` reads one language's days.
-LANG_KEYS = ("topic", "lang", "day", "source", "kind")
 # Enrichment may rewrite topics with anything; a trigger that raised would lose the signal.
 _TOPICS = "CASE WHEN json_valid({p}topics) THEN {p}topics ELSE '[]' END"
 # Local date of created_at: the offset in force at that instant (none stored yet = UTC).
@@ -78,15 +55,6 @@ SEVERITY = (
     " WHEN 'nps' THEN (score - 5) / 5.0 WHEN 'csat' THEN (score - 3) / 2.0"
     " WHEN 'ces' THEN (score - 4) / 3.0 END, 1.0))"
 )
-
-
-def _sql(template: str, prefix: str) -> str:
-    return template.replace("{p}", prefix)
-
-
-def raw_sums(prefix: str = "") -> str:
-    """SQL summing each Counts field over signals rows (`prefix` = the table alias and a dot)."""
-    return ", ".join(f"sum({_sql(_CONTRIB[c], prefix)})" for c in COLUMNS)
 
 
 # A topic listed twice in one signal counts once: keep its first occurrence only.
@@ -139,22 +107,13 @@ def _change(prefix: str, sign: str) -> str:
     return _upsert(prefix, sign, lang=False) + " " + _upsert(prefix, sign, lang=True)
 
 
-_WATCHED = (
-    "created_at",
-    "source",
-    "kind",
-    "lang",
-    "rating",
-    "score",
-    "score_type",
-    "sentiment",
-    "sentiment_label",
-    "topics",
-)
 
 
 def create_rollup(db: Database) -> None:
     """The migration body: tables, triggers, the covering index for raw edges, a first fill."""
+    if is_pg(db):
+        create_rollup_pg(db)
+        return
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in _WATCHED)
     columns = ", ".join(
         f"{c} {'REAL' if c.endswith('_sum') else 'INTEGER'} NOT NULL DEFAULT 0" for c in COLUMNS
@@ -203,6 +162,9 @@ def create_rollup(db: Database) -> None:
 
 def rebuild_rollup(db: Database) -> None:
     """Recompute the rollup from signals (after a timezone change or a definition change)."""
+    if is_pg(db):
+        rebuild_rollup_pg(db)
+        return
     sums = raw_sums("s.")
     day = _sql(_DAY, "s.")
     topic_rows = f"FROM signals s, json_each({_sql(_TOPICS, 's.')}) j WHERE {FIRST_TOPIC}"
@@ -306,18 +268,24 @@ _TOPIC_MATCH = (
     "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid({p}topics) THEN {p}topics ELSE '[]'"
     " END) WHERE value = ?)"
 )
+_TOPIC_MATCH_PG = "EXISTS (SELECT 1 FROM cxbot_topics({p}topics) t WHERE t = ?)"
 
 
-def raw_where(filters: Filters, prefix: str = "") -> tuple[str, list[str]]:
+def severity(db: Database) -> str:
+    return SEVERITY_PG if is_pg(db) else SEVERITY
+
+
+def raw_where(filters: Filters, prefix: str = "", *, pg: bool = False) -> tuple[str, list[str]]:
     """SQL conditions on `signals` for the filters (no leading AND), and their parameters."""
     parts, params = [], []
+    topic = _TOPIC_MATCH_PG if pg else _TOPIC_MATCH
     for key, value in filters.items():
-        parts.append(_sql(_TOPIC_MATCH, prefix) if key == "topic" else f"{prefix}{key} = ?")
+        parts.append(_sql(topic, prefix) if key == "topic" else f"{prefix}{key} = ?")
         params.append(value)
-    return " AND ".join(parts) or "1", params
+    return " AND ".join(parts) or "1 = 1", params
 
 
-def rollup_source(filters: Filters) -> tuple[str, str, list[str]]:
+def rollup_source(filters: Filters, *, pg: bool = False) -> tuple[str, str, list[str]]:
     """The table (and index) to read for these filters, with the conditions on it. Without
     statistics SQLite would range-scan the primary key over every source's rows even when a
     source is asked for, so the index is named."""
@@ -328,6 +296,8 @@ def rollup_source(filters: Filters) -> tuple[str, str, list[str]]:
             params.append(value)
     if filters.lang:
         table = "daily_rollup_lang"
+    elif pg:  # PostgreSQL's planner has the statistics; it has no INDEXED BY
+        table = "daily_rollup"
     elif filters.source:
         table = "daily_rollup INDEXED BY daily_rollup_source"
     elif filters.kind:
@@ -338,7 +308,7 @@ def rollup_source(filters: Filters) -> tuple[str, str, list[str]]:
 
 
 def raw_counts(db: Database, start: datetime, end: datetime, filters: Filters) -> Counts:
-    where, params = raw_where(filters)
+    where, params = raw_where(filters, pg=is_pg(db))
     row = db.execute(
         f"SELECT {raw_sums()} FROM signals WHERE created_at >= ? AND created_at < ? AND {where}",
         [iso_utc(start), iso_utc(end), *params],
@@ -372,7 +342,7 @@ def window_counts(
     days: list[str] = []
     rows: list[tuple[float, ...]] = []
     if ranges:
-        table, where, params = rollup_source(filters)
+        table, where, params = rollup_source(filters, pg=is_pg(db))
         lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
         for row in db.execute(
             f"SELECT day, {ROLLUP_SUMS} FROM {table} WHERE {where}"
