@@ -6,6 +6,7 @@ The helpers behind them live in tests/kit (`from tests.kit.support import …`).
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest_asyncio
 from cxbot.config import Settings
 from tests.kit.blocking import blockbuster_for_cxbot
 from tests.kit.fakeslack import FakeSlack
+from tests.kit.postgres import Cluster, Databases, Engine, start_cluster
 from tests.kit.support import (
     BASE_TOML,
     WEB_SECRET,
@@ -93,3 +95,56 @@ def blockbuster() -> Iterator[list[str]]:
         yield findings
     if findings:
         pytest.fail("blocking calls on the event loop:\n" + "\n".join(findings), pytrace=False)
+
+
+# --- engines: the storage-touching tests run on SQLite and on PostgreSQL ---------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=("sqlite", "postgres", "both"),
+        default="both",
+        help="storage engine(s) for the tests that take the `engine` fixture (default both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("--engine")
+        names = ["sqlite", "postgres"] if chosen == "both" else [chosen]
+        metafunc.parametrize("engine", names, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[Databases]:
+    """The session's PostgreSQL cluster (started on first use). Skipped with the reason when
+    it cannot start, except under CI=true, where CI must run the PostgreSQL tests."""
+    import os
+
+    cluster: Cluster | None = None
+    try:
+        cluster = start_cluster()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and could not start: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield Databases(cluster)
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    """`engine` is parametrised by `--engine`: a fresh database on each engine."""
+    if request.param == "postgres":
+        databases: Databases = request.getfixturevalue("pg_databases")
+        return Engine("postgres", tmp_path / "cxbot.db", databases.fresh(), databases)
+    return Engine("sqlite", tmp_path / "cxbot.db")
+
+
+@pytest.fixture
+def pg_engine(pg_databases: Databases, tmp_path: Path) -> Engine:
+    """A fresh PostgreSQL database, for the tests about PostgreSQL alone (replicas)."""
+    return Engine("postgres", tmp_path / "cxbot.db", pg_databases.fresh(), pg_databases)

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 from cxbot.models import Signal, iso_utc
 from cxbot.sources.base import ItemError
-from cxbot.store.jsonsql import insert_json_rows, item, json_rows, next_id
+from cxbot.store.engine import is_pg
+from cxbot.store.jsonsql import insert_json_rows, item, json_rows, next_id, reserve_ids
 
 # Headers that can carry a credential are never stored (signatures are kept: they help replay).
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-cxbot-token", "proxy-authorization"})
@@ -94,8 +95,11 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
     original), then each event row with its counts, then the new signal rows.
 
     The check-then-insert is race-free because it runs inside the writer's write transaction;
-    the UNIQUE constraint stays as the backstop.
+    the UNIQUE constraint stays as the backstop. PostgreSQL: `_store_deliveries_pg`.
     """
+    if is_pg(db):
+        with db.atomic():  # a savepoint in the writer's batch; the deferred key needs one
+            return _store_deliveries_pg(db, recs)
     known = _known_ids(db, {(r.source, s.external_id) for r in recs for s in r.signals})
     event_id = next_id(db, "events")
     signal_id = next_id(db, "signals")
@@ -121,30 +125,98 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
             signal_id += 1
         ids = [known[(rec.source, s.external_id)] for s in rec.signals]
         duplicates = len(rec.signals) - len(new_ids)
-        events.append(
-            {
-                "id": event_id,
-                "source": rec.source,
-                "provider": rec.provider,
-                "received_at": rec.received_at,
-                "delivery_id": rec.delivery_id,
-                "event_type": rec.event_type,
-                "content_type": rec.content_type,
-                "headers": json.dumps(storable_headers(rec.headers), ensure_ascii=False),
-                "body": rec.body,
-                "outcome": "ping" if rec.ping else "stored",
-                "accepted": len(new_ids),
-                "duplicates": duplicates,
-                "rejected": json.dumps(
-                    [{"index": e.index, "message": e.message} for e in rec.rejected]
-                ),
-            }
-        )
+        events.append(_event_row(rec, event_id, len(new_ids), duplicates))
         stored.append(StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids))
         event_id += 1
     # Events first: signals reference them (foreign key).
     insert_json_rows(db, "events", events)
     insert_json_rows(db, "signals", signals)
+    return stored
+
+
+def _event_row(rec: DeliveryRecord, event_id: int, accepted: int, duplicates: int) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "source": rec.source,
+        "provider": rec.provider,
+        "received_at": rec.received_at,
+        "delivery_id": rec.delivery_id,
+        "event_type": rec.event_type,
+        "content_type": rec.content_type,
+        "headers": json.dumps(storable_headers(rec.headers), ensure_ascii=False),
+        "body": rec.body,
+        "outcome": "ping" if rec.ping else "stored",
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "rejected": json.dumps([{"index": e.index, "message": e.message} for e in rec.rejected]),
+    }
+
+
+def _known_ids_pg(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    if not keys:
+        return {}
+    sources, externals = zip(*sorted(keys), strict=True)
+    rows = db.execute(
+        "SELECT s.source, s.external_id, s.id FROM unnest(?::text[], ?::text[]) AS k(source, ext)"
+        " JOIN signals s ON s.source = k.source AND s.external_id = k.ext",
+        [list(sources), list(externals)],
+    ).fetchall()
+    return {(source, external_id): int(signal_id) for source, external_id, signal_id in rows}
+
+
+def _store_deliveries_pg(db: Database, recs: Sequence[DeliveryRecord]) -> list[StoredDelivery]:
+    """PostgreSQL, where other replicas insert at the same time: ids come from the sequences,
+    and `ON CONFLICT (source, external_id) DO NOTHING` is the dedup that counts. A signal that
+    another replica stored after our look-up is not returned by the insert: it is a duplicate,
+    and its id is looked up. The event rows are written last, with their true counts (the
+    signals' foreign key to events is checked at commit)."""
+    known = _known_ids_pg(db, {(r.source, s.external_id) for r in recs for s in r.signals})
+    event_ids = reserve_ids(db, "events", len(recs))
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec, event_id in zip(recs, event_ids, strict=True):
+        for signal in rec.signals:
+            key = (rec.source, signal.external_id)
+            if key not in known and key not in fresh:
+                fresh[key] = signal_row(
+                    signal,
+                    source=rec.source,
+                    provider=rec.provider,
+                    received_at=rec.received_at,
+                    event_id=event_id,
+                )
+    ours: set[tuple[str, str]] = set()
+    if fresh:
+        for key, signal_id in zip(fresh, reserve_ids(db, "signals", len(fresh)), strict=True):
+            fresh[key] = {"id": signal_id, **fresh[key]}
+        columns = ", ".join(next(iter(fresh.values())))
+        rows = list(fresh.values())
+        inserted = {
+            int(r[0])
+            for r in db.execute(
+                f"INSERT INTO signals ({columns}) SELECT {columns}"
+                " FROM jsonb_populate_recordset(NULL::signals, ?::jsonb)"
+                " ON CONFLICT (source, external_id) DO NOTHING RETURNING id",
+                [json.dumps(rows, ensure_ascii=False)],
+            ).fetchall()
+        }
+        ours = {k for k, row in fresh.items() if row["id"] in inserted}
+        known |= {k: row["id"] for k, row in fresh.items() if k in ours}
+        known |= _known_ids_pg(db, set(fresh) - ours)  # stored by another replica meanwhile
+    stored: list[StoredDelivery] = []
+    events: list[dict[str, Any]] = []
+    counted: set[tuple[str, str]] = set()  # a key is new once: in its first delivery, first item
+    for rec, event_id in zip(recs, event_ids, strict=True):
+        new_ids = []
+        for signal in rec.signals:
+            key = (rec.source, signal.external_id)
+            if key in ours and key not in counted:
+                counted.add(key)
+                new_ids.append(known[key])
+        ids = [known[(rec.source, s.external_id)] for s in rec.signals]
+        duplicates = len(rec.signals) - len(new_ids)
+        events.append(_event_row(rec, event_id, len(new_ids), duplicates))
+        stored.append(StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids))
+    insert_json_rows(db, "events", events)
     return stored
 
 

@@ -176,6 +176,8 @@ def m002_cx_rollup(db: Database) -> None:
 def m003_fts_on_text_changes_only(db: Database) -> None:
     """sqlite-utils' update trigger re-indexes a signal on every UPDATE — enrichment, status
     clicks — although only title and text are indexed: re-index on changes to those alone."""
+    if is_pg(db):  # PostgreSQL's index is an expression index: nothing to re-index by hand
+        return
     db.execute("DROP TRIGGER IF EXISTS signals_au")
     db.execute(
         """CREATE TRIGGER signals_au AFTER UPDATE OF title, text ON signals BEGIN

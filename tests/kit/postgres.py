@@ -18,6 +18,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.kit.support import free_port
 
@@ -152,3 +153,50 @@ class Databases:
         template = self._template_name() if migrated else "template0"
         self._admin(f"CREATE DATABASE {name} TEMPLATE {template}")
         return self.cluster.url(name)
+
+
+@dataclass
+class Engine:
+    """One test's database on one engine: an SQLite file in tmp_path, or a fresh PostgreSQL
+    database. `writer()` opens it the way the app does; `connect()` gives a handle for the
+    test's own checks (autocommit)."""
+
+    name: str  # "sqlite" or "postgres"
+    path: Path
+    url: str | None = None
+    databases: Databases | None = None
+
+    def another(self, name: str) -> Engine:
+        """A second, separate database on the same engine."""
+        if self.databases is not None:
+            return Engine(self.name, self.path.with_name(name), self.databases.fresh(), self.databases)
+        return Engine(self.name, self.path.with_name(name))
+
+    @property
+    def is_pg(self) -> bool:
+        return self.url is not None
+
+    def writer(self, **options: object) -> Any:
+        from cxbot.store.pgwriter import PgWriter
+        from cxbot.store.writer import Writer
+
+        if self.url is not None:
+            options.pop("synchronous", None)
+            return PgWriter(self.url, path=self.path, **options)  # type: ignore[arg-type]
+        return Writer(self.path, **options)  # type: ignore[arg-type]
+
+    def connect(self) -> Any:
+        from cxbot.store.pg import connect_pg
+        from cxbot.store.writer import connect
+
+        return connect_pg(self.url) if self.url is not None else connect(self.path)
+
+    def migrated(self) -> Any:
+        """A migrated handle (the writer migrates on start)."""
+        w = self.writer()
+        w.start()
+        w.close()
+        return self.connect()
+
+    def env(self) -> dict[str, str]:
+        return {"DATABASE_URL": self.url} if self.url is not None else {}
