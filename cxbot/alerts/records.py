@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from cxbot.models import iso_utc
+from cxbot.store.engine import is_pg
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,12 @@ def active_mutes(db: Database, now: datetime) -> set[str]:
 
 def negative_count(db: Database, by: str, key: str, start: datetime, end: datetime) -> int:
     """Negative signals created in [start, end) from a source (`by` = "source") or on a topic."""
-    where = (
-        "source = ?"
-        if by == "source"
-        else ("EXISTS (SELECT 1 FROM json_each(signals.topics) WHERE value = ?)")
-    )
+    if by == "source":
+        where = "source = ?"
+    elif is_pg(db):
+        where = "EXISTS (SELECT 1 FROM cxbot_topics(signals.topics) t WHERE t = ?)"
+    else:
+        where = "EXISTS (SELECT 1 FROM json_each(signals.topics) WHERE value = ?)"
     return int(
         db.execute(
             f"SELECT count(*) FROM signals WHERE created_at >= ? AND created_at < ?"

@@ -16,14 +16,15 @@ from sqlite_utils import Database
 from cxbot.metrics import Counts
 from cxbot.models import Filters, SignalRow, iso_utc
 from cxbot.periods import Window
+from cxbot.store.engine import is_pg
 from cxbot.store.reads import SIGNAL_ROW_SQL, known_topics, signal_rows, topic_list
 from cxbot.store.rollup import (
-    SEVERITY,
     id_bounds,
     plan,
     raw_where,
     rollup_source,
     rollup_timezone,
+    severity,
     window_counts,
 )
 
@@ -81,7 +82,7 @@ def topic_stats(
         p = plan(w.start, w.end, tz)
         acc = {t: [0, 0] for t in topics}
         if p.days is not None:
-            table, where, params = rollup_source(filters)
+            table, where, params = rollup_source(filters, pg=is_pg(db))
             marks = ", ".join("?" for _ in topics)
             where = where.replace("topic = ?", f"topic IN ({marks})", 1)
             for topic, n, negative in db.execute(
@@ -108,10 +109,11 @@ def _raw_topic_counts(
 ) -> dict[str, tuple[int, int]]:
     """(mentions, negative) per topic in [start, end): grouped by the stored topics list, whose
     few distinct values are parsed here, instead of a JSON parse per signal in SQL."""
-    where, params = raw_where(filters)
+    where, params = raw_where(filters, pg=is_pg(db))
     acc: dict[str, list[int]] = {}
     for raw, n, negative in db.execute(
-        "SELECT topics, count(*), total(sentiment_label = 'negative') FROM signals"
+        "SELECT topics, count(*), sum(CASE WHEN sentiment_label = 'negative' THEN 1 ELSE 0 END)"
+        " FROM signals"
         f" WHERE created_at >= ? AND created_at < ? AND {where} GROUP BY topics",
         [iso_utc(start), iso_utc(end), *params],
     ).fetchall():
@@ -133,14 +135,16 @@ def top_negative(
     Both partial indexes hold only negative signals with what ranks and filters them. A short
     window reads its negatives by time and sorts them; a long one walks the severity index from
     the worst and stops after `limit` (its share of all signals is large, so that is quick)."""
-    where, params = raw_where(filters)
+    where, params = raw_where(filters, pg=is_pg(db))
     index = "signals_worst" if window.duration > LONG_WINDOW else "signals_negative"
+    # PostgreSQL chooses between the same two partial indexes itself (no INDEXED BY there).
+    hint = "" if is_pg(db) else f" INDEXED BY {index}"
     ids = [
         r[0]
         for r in db.execute(
-            f"SELECT id FROM signals INDEXED BY {index} WHERE sentiment_label ="
+            f"SELECT id FROM signals{hint} WHERE sentiment_label ="
             f" 'negative' AND created_at >= ? AND created_at < ? AND {where}"
-            f" ORDER BY {SEVERITY}, created_at DESC LIMIT ?",
+            f" ORDER BY {severity(db)}, created_at DESC LIMIT ?",
             [iso_utc(window.start), iso_utc(window.end), *params, limit],
         )
     ]
@@ -171,6 +175,8 @@ def search(
     match = fts_query(words)
     if match is None:
         return SearchResult(tuple(words), None, [], False)
+    if is_pg(db):
+        return _search_pg(db, words, match, window, filters, limit)
     where, params = raw_where(filters, "s.")
     conds = ["signals_fts MATCH ?"]
     args: list[Any] = [match]
@@ -195,6 +201,44 @@ def search(
 
 # Matches are marked with \x02..\x03 so the renderer can bold them after escaping the text.
 _SNIPPET = "snippet(signals_fts, -1, char(2), char(3), '…', 24)"
+
+# PostgreSQL: the GIN expression index of migration m001 (`simple`: no stemming, any script).
+# Each word is a phrase, as in FTS5 ("..."), so punctuation inside a word is never an operator.
+_FTS_DOC = "to_tsvector('simple', coalesce(s.title, '') || ' ' || coalesce(s.text, ''))"
+_HEADLINE = (
+    "ts_headline('simple', coalesce(s.text, s.title, ''), q.q, 'StartSel=' || chr(2) ||"
+    " ', StopSel=' || chr(3) || ', MaxWords=24, MinWords=12, ShortWord=0, MaxFragments=1,"
+    " FragmentDelimiter=…')"
+)
+
+
+def _search_pg(
+    db: Database,
+    words: Sequence[str],
+    match: str,
+    window: Window | None,
+    filters: Filters,
+    limit: int,
+) -> SearchResult:
+    """`search` on PostgreSQL: newest first by id, in the same id range for a window."""
+    kept = [w for w in words if any(ch.isalnum() for ch in w)]
+    query = " && ".join("phraseto_tsquery('simple', ?)" for _ in kept)
+    where, params = raw_where(filters, "s.", pg=True)
+    conds, args = [f"{_FTS_DOC} @@ q.q"], []
+    if window is not None:
+        bounds = id_bounds(db, window.start, window.end)
+        if bounds is None:
+            return SearchResult(tuple(words), match, [], False)
+        conds.append("s.id >= ? AND s.id <= ? AND s.created_at >= ? AND s.created_at < ?")
+        args += [*bounds, iso_utc(window.start), iso_utc(window.end)]
+    rows = db.execute(
+        f"SELECT {SIGNAL_ROW_SQL.replace('substr(s.text, 1, 400)', _HEADLINE)}"
+        f" FROM (SELECT {query} AS q) q, signals s WHERE {' AND '.join(conds)} AND {where}"
+        " ORDER BY s.id DESC LIMIT ?",
+        [*kept, *args, *params, limit + 1],
+    ).fetchall()
+    found = [SignalRow(*r) for r in rows]
+    return SearchResult(tuple(words), match, found[:limit], len(found) > limit)
 
 
 # --- customer profiles (`/cx customer`) ----------------------------------------------------
@@ -277,7 +321,8 @@ def customer_profile(
     channels = [
         ChannelStats(*r)
         for r in db.execute(
-            "SELECT source, kind, count(*), coalesce(sum(sentiment_label = 'negative'), 0),"
+            "SELECT source, kind, count(*),"
+            " coalesce(sum(CASE WHEN sentiment_label = 'negative' THEN 1 ELSE 0 END), 0),"
             " avg(sentiment), max(created_at) FROM signals WHERE customer_id = ? GROUP BY source, kind"
             " ORDER BY count(*) DESC, source",
             [cid],

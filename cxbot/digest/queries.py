@@ -34,8 +34,9 @@ from cxbot.metrics import Counts, total
 from cxbot.models import SignalRow, iso_utc
 from cxbot.periods import day_start, local_date
 from cxbot.slack.fmt import Answer
+from cxbot.store.engine import is_pg
 from cxbot.store.reads import known_topics, signal_rows
-from cxbot.store.rollup import FIRST_TOPIC, ROLLUP_SUMS, SEVERITY, plan, raw_sums, rollup_timezone
+from cxbot.store.rollup import FIRST_TOPIC, ROLLUP_SUMS, plan, raw_sums, rollup_timezone, severity
 
 Key = tuple[str, str, str]  # (topic, source, kind); topic '' = every signal
 DAYS_SHOWN = 28
@@ -48,7 +49,7 @@ def _scope_sql(scope: Scope, prefix: str = "") -> tuple[str, list[str]]:
         if values:
             parts.append(f"{prefix}{column} IN ({', '.join('?' for _ in values)})")
             params += list(values)
-    return " AND ".join(parts) or "1", params
+    return " AND ".join(parts) or "1 = 1", params
 
 
 def _add(acc: dict[Key, Counts], key: Key, counts: Counts, sign: int) -> None:
@@ -76,7 +77,14 @@ def grouped(
             acc[(row[0], row[1], row[2])] = Counts.of(row[3:])
     raw_where, raw_params = _scope_sql(scope, "s.")
     for a, b, sign in p.raws:
-        if topics:
+        if topics and is_pg(db):
+            sql = (
+                f"SELECT j.topic, s.source, s.kind, {raw_sums('s.')} FROM signals s,"
+                " cxbot_topics(s.topics) AS j(topic)"
+                f" WHERE s.created_at >= ? AND s.created_at < ? AND {raw_where}"
+                " GROUP BY 1, 2, 3"
+            )
+        elif topics:
             sql = (
                 f"SELECT j.value, s.source, s.kind, {raw_sums('s.')} FROM signals s,"
                 " json_each(CASE WHEN json_valid(s.topics) THEN s.topics ELSE '[]' END) j"
@@ -122,9 +130,9 @@ def most_negative(
     ids = [
         r[0]
         for r in db.execute(
-            f"SELECT id FROM signals INDEXED BY signals_negative WHERE sentiment_label ="
-            f" 'negative' AND created_at >= ? AND created_at < ? AND {where}"
-            f" ORDER BY {SEVERITY}, created_at DESC LIMIT ?",
+            f"SELECT id FROM signals{'' if is_pg(db) else ' INDEXED BY signals_negative'}"
+            " WHERE sentiment_label = 'negative' AND created_at >= ? AND created_at < ?"
+            f" AND {where} ORDER BY {severity(db)}, created_at DESC LIMIT ?",
             [iso_utc(start), iso_utc(end), *params, limit],
         )
     ]

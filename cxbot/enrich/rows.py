@@ -2,7 +2,9 @@
 profiles they resolve to. Plain `fn(db, ...)` functions for the writer (and reader) thread.
 
 A batch is a handful of statements over JSON arrays rather than several per signal (see
-`cxbot.store.jsonsql`: per-row statements stall on the GIL when the server is busy).
+`cxbot.store.jsonsql`: per-row statements stall on the GIL when the server is busy). On
+PostgreSQL the same batches are arrays bound as parameters (`= ANY(?)`, `unnest`) or one
+`executemany` (psycopg pipelines it), beside the SQLite text they stand for.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.store.engine import is_pg
 from cxbot.store.jsonsql import insert_json_rows, item, json_rows, next_id
 
 BATCH = 200
@@ -54,6 +57,9 @@ def pending(db: Database, limit: int = BATCH, since: str | None = None) -> list[
 def still_pending(db: Database, ids: Sequence[int]) -> set[int]:
     """The ids among `ids` not enriched yet (one enriched meanwhile by reprocess or another
     worker is not counted twice on its customer's profile)."""
+    if is_pg(db):
+        sql = "SELECT id FROM signals WHERE enriched_at IS NULL AND id = ANY(?)"
+        return {int(r[0]) for r in db.execute(sql, [list(ids)]).fetchall()}
     return set(
         json_rows(
             db,
@@ -68,6 +74,12 @@ def write_enrichment(db: Database, values: list[list[Any]]) -> None:
     """`values`: per signal, its id then its ENRICHED_COLUMNS values."""
     if not values:
         return
+    if is_pg(db):
+        marks = ", ".join(f"{c} = ?" for c in ENRICHED_COLUMNS)
+        db.conn.executemany(
+            f"UPDATE signals SET {marks} WHERE id = ?", [[*v[1:], v[0]] for v in values]
+        )
+        return
     sets = ", ".join(f"{c} = {item(i + 1)}" for i, c in enumerate(ENRICHED_COLUMNS))
     db.execute(
         f"UPDATE signals SET {sets} FROM json_each(?) j WHERE signals.id = {item(0)}",
@@ -78,6 +90,9 @@ def write_enrichment(db: Database, values: list[list[Any]]) -> None:
 def customers_by_email(db: Database, emails: list[str]) -> list[tuple[int, str]]:
     if not emails:
         return []
+    if is_pg(db):
+        sql = "SELECT id, email FROM customers WHERE email = ANY(?)"
+        return [(int(i), str(e)) for i, e in db.execute(sql, [emails]).fetchall()]
     return [
         (cid, email)
         for cid, email in json_rows(
@@ -94,6 +109,16 @@ def customers_by_handle(
 ) -> list[tuple[str, str, int, str | None]]:
     if not handles:
         return []
+    if is_pg(db):
+        return [
+            (p, h, int(c), e)
+            for p, h, c, e in db.execute(
+                "SELECT h.provider, h.handle, c.id, c.email FROM unnest(?::text[], ?::text[])"
+                " AS k(provider, handle) JOIN customer_handles h ON h.provider = k.provider"
+                " AND h.handle = k.handle JOIN customers c ON c.id = h.customer_id",
+                [[p for p, _ in handles], [h for _, h in handles]],
+            ).fetchall()
+        ]
     return [
         (provider, handle, cid, email)
         for provider, handle, cid, email in json_rows(
@@ -122,6 +147,9 @@ def write_customers(
     """New profiles, emails gained, handles seen, each signal's customer ([signal id, customer
     id]), and the profiles' counts: five statements for the whole batch."""
     insert_json_rows(db, "customers", new)
+    if is_pg(db):
+        _write_customers_pg(db, emails_set, handles_added, assignments, profile_changes)
+        return
     if emails_set:
         db.execute(
             f"UPDATE customers SET email = {item(1)} FROM json_each(?) j"
@@ -153,6 +181,39 @@ def write_customers(
                  THEN (sentiment_sum + {item(5)}) / (sentiment_count + {item(6)}) ELSE NULL END
            FROM json_each(?) j WHERE customers.id = {item(0)}""",
         [json.dumps(profile_changes, ensure_ascii=False)],
+    )
+
+
+def _write_customers_pg(
+    db: Database,
+    emails_set: dict[int, str],
+    handles_added: list[list[Any]],
+    assignments: list[list[int]],
+    profile_changes: list[list[Any]],
+) -> None:
+    """write_customers' statements on PostgreSQL, each over the whole batch."""
+    run = db.conn.executemany
+    if emails_set:
+        run("UPDATE customers SET email = ? WHERE id = ?", [[e, i] for i, e in emails_set.items()])
+    if handles_added:
+        run(
+            "INSERT INTO customer_handles (provider, handle, customer_id) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            handles_added,
+        )
+    if not assignments:
+        return
+    run("UPDATE signals SET customer_id = ? WHERE id = ?", [[c, s] for s, c in assignments])
+    run(
+        """UPDATE customers SET
+             signal_count = signal_count + ?, name = coalesce(name, ?),
+             first_seen = least(first_seen, ?), last_seen = greatest(last_seen, ?),
+             sentiment_sum = sentiment_sum + ?, sentiment_count = sentiment_count + ?,
+             avg_sentiment = CASE WHEN sentiment_count + ? > 0
+                 THEN (sentiment_sum + ?) / (sentiment_count + ?) ELSE NULL END
+           WHERE id = ?""",
+        [[n, name, first, last, ssum, scount, scount, ssum, scount, cid]
+         for cid, n, name, first, last, ssum, scount in profile_changes],  # fmt: skip
     )
 
 

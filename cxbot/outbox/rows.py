@@ -69,11 +69,13 @@ def owe(
     }
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    cur = db.conn.execute(
-        f"INSERT INTO outbox ({cols}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING",
+    # RETURNING (both engines): no row back when the key was owed already.
+    found = db.conn.execute(
+        f"INSERT INTO outbox ({cols}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING"
+        " RETURNING id",
         tuple(row.values()),
-    )
-    return cur.lastrowid if cur.rowcount else None
+    ).fetchone()
+    return int(found[0]) if found else None
 
 
 def mark(db: Database, outbox_id: int, **fields: Any) -> None:

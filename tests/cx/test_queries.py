@@ -1,4 +1,5 @@
-"""Queries against a real SQLite file: the rollup stays exact, windows are exact, lists are right."""
+"""Queries against a real SQLite file and a real PostgreSQL database (the `engine` fixture):
+the rollup stays exact, windows are exact, lists are right, on both engines alike."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,8 @@ from cxbot.store.rollup import (
     set_rollup_timezone,
     window_counts,
 )
-from cxbot.store.writer import connect, migrate
+from cxbot.store.writer import migrate
+from tests.kit.postgres import Engine
 
 NY = ZoneInfo("America/New_York")
 IST = ZoneInfo("Europe/Istanbul")
@@ -44,8 +45,8 @@ EVERYTHING = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = connect(tmp_path / "cx.db")
+def db(engine: Engine) -> Iterator[Database]:
+    database = engine.connect()
     migrate(database)
     yield database
     database.conn.close()
@@ -71,8 +72,8 @@ def add(db: Database, created_at: datetime, **fields: Any) -> int:
         row["topics"] = json.dumps(row["topics"])
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    cursor = db.execute(f"INSERT INTO signals ({cols}) VALUES ({marks})", list(row.values()))
-    return int(cursor.lastrowid or 0)
+    sql = f"INSERT INTO signals ({cols}) VALUES ({marks}) RETURNING id"
+    return int(db.execute(sql, list(row.values())).fetchone()[0])
 
 
 def assert_same(a: Counts, b: Counts) -> None:
