@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,15 +13,16 @@ from sqlite_utils import Database
 from cxbot.alerts.decide import decide_alerts
 from cxbot.alerts.rules import AlertPolicy, AlertRule, VipList
 from cxbot.slack.sinks import ConsoleSink
-from cxbot.store.writer import connect, migrate
+from cxbot.store.writer import migrate
+from tests.kit.postgres import Engine
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BAD = AlertRule(name="bad", channel="#cx", max_rating=2, max_per_window=2, window_minutes=10)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = connect(tmp_path / "cxbot.db")
+def db(engine: Engine) -> Iterator[Database]:
+    database = engine.connect()
     migrate(database)
     for i in range(1, 5):  # the stored signals the outbox rows point at
         database.execute(
@@ -29,7 +30,8 @@ def db(tmp_path: Path) -> Database:
             " received_at) VALUES (?, 'web', 'generic', 'review', ?, ?, ?)",
             [i, str(i), "2026-11-20T11:59:00.000000Z", "2026-11-20T11:59:00.000000Z"],
         )
-    return database
+    yield database
+    database.conn.close()
 
 
 def signal(i: int, rating: int) -> dict[str, Any]:

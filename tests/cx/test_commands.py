@@ -22,6 +22,7 @@ from cxbot.models import Filters, iso_utc
 from cxbot.periods import parse_period
 from cxbot.slack.fmt import MAX_BLOCKS, MAX_SECTION, Answer, build
 from cxbot.store.writer import connect, migrate
+from tests.kit.postgres import Engine
 
 IST = ZoneInfo("Europe/Istanbul")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -228,8 +229,8 @@ def test_build_keeps_to_slack_limits() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = connect(tmp_path / "cx.db")
+def db(engine: Engine) -> Iterator[Database]:
+    database = engine.connect()
     migrate(database)
     yield database
     database.conn.close()

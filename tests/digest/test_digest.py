@@ -39,6 +39,7 @@ from cxbot.store.rollup import set_rollup_timezone
 from cxbot.store.writer import connect, migrate
 from tests.kit.digest_data import add, fill, utc
 from tests.kit.fakeslack import validate_message
+from tests.kit.postgres import Engine
 
 IST = ZoneInfo("Europe/Istanbul")
 NY = ZoneInfo("America/New_York")
@@ -148,8 +149,8 @@ def test_filters_must_name_a_digest_channel() -> None:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = connect(tmp_path / "digest.db")
+def db(engine: Engine) -> Iterator[Database]:
+    database = engine.connect()
     migrate(database)
     fill(database)
     yield database

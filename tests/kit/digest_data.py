@@ -35,10 +35,11 @@ def add(db: Database, at: datetime, **fields: Any) -> int:
     }
     row["topics"] = json.dumps(row["topics"]) if isinstance(row["topics"], list) else row["topics"]
     cur = db.execute(
-        f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+        f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+        " RETURNING id",
         list(row.values()),
     )
-    return int(cur.lastrowid or 0)
+    return int(cur.fetchone()[0])
 
 
 def review(db: Database, at: datetime, rating: int, sentiment: float, **kw: Any) -> int:

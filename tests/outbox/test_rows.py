@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
 from cxbot.outbox import rows
 from cxbot.outbox.worker import next_due_per_channel
-from cxbot.store.writer import connect, migrate
+from cxbot.store.writer import migrate
+from tests.kit.postgres import Engine
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = connect(tmp_path / "cxbot.db")
+def db(engine: Engine) -> Iterator[Database]:
+    database = engine.connect()
     migrate(database)
-    return database
+    yield database
+    database.conn.close()
 
 
 def test_every_key_format_is_built_in_one_place() -> None:
