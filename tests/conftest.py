@@ -136,15 +136,20 @@ def pg_databases() -> Iterator[Databases]:
 
 
 @pytest.fixture
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """`engine` is parametrised by `--engine`: a fresh database on each engine."""
     if request.param == "postgres":
         databases: Databases = request.getfixturevalue("pg_databases")
-        return Engine("postgres", tmp_path / "cxbot.db", databases.fresh(), databases)
-    return Engine("sqlite", tmp_path / "cxbot.db")
+        made = Engine("postgres", tmp_path / "cxbot.db", databases.fresh(), databases)
+    else:
+        made = Engine("sqlite", tmp_path / "cxbot.db")
+    yield made
+    made.close_all()
 
 
 @pytest.fixture
-def pg_engine(pg_databases: Databases, tmp_path: Path) -> Engine:
+def pg_engine(pg_databases: Databases, tmp_path: Path) -> Iterator[Engine]:
     """A fresh PostgreSQL database, for the tests about PostgreSQL alone (replicas)."""
-    return Engine("postgres", tmp_path / "cxbot.db", pg_databases.fresh(), pg_databases)
+    made = Engine("postgres", tmp_path / "cxbot.db", pg_databases.fresh(), pg_databases)
+    yield made
+    made.close_all()

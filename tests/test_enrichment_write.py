@@ -3,8 +3,8 @@ a time would, and a signal enriched meanwhile is never counted twice."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -16,16 +16,13 @@ from cxbot.enrich.rows import pending
 from cxbot.enrich.worker import apply_enrichment, store_enrichment
 from cxbot.models import Author, Signal
 from cxbot.store.intake import DeliveryRecord, store_deliveries
-from cxbot.store.writer import Writer, connect
+from tests.kit.postgres import Engine
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def _fresh_db(path: Path) -> Database:
-    w = Writer(path)  # creates and migrates the file
-    w.start()
-    w.close()
-    return connect(path)
+def _fresh_db(engine: Engine) -> Database:
+    return engine.migrated()  # the writer creates and migrates the database
 
 
 def _store(db: Database, authors: list[tuple[str, Author]]) -> None:
@@ -70,10 +67,16 @@ def _enrichment(i: int) -> Enrichment:
 
 
 def _state(db: Database) -> dict[str, Any]:
-    customers = db.execute(
-        "SELECT id, email, name, first_seen, last_seen, signal_count, round(sentiment_sum, 9),"
-        " sentiment_count, round(avg_sentiment, 9) FROM customers ORDER BY id"
-    ).fetchall()
+    def rounded(v: float | None) -> float | None:
+        return None if v is None else round(v, 9)
+
+    customers = [
+        (*r[:6], rounded(r[6]), r[7], rounded(r[8]))
+        for r in db.execute(
+            "SELECT id, email, name, first_seen, last_seen, signal_count, sentiment_sum,"
+            " sentiment_count, avg_sentiment FROM customers ORDER BY id"
+        ).fetchall()
+    ]
     return {
         "customers": customers,
         "handles": db.execute("SELECT * FROM customer_handles ORDER BY 1, 2").fetchall(),
@@ -112,12 +115,11 @@ AUTHORS = st.lists(
 )
 @given(first=AUTHORS, second=AUTHORS)
 def test_a_batch_resolves_customers_as_one_signal_at_a_time_would(
-    tmp_path_factory: Any, first: list[tuple[str, Author]], second: list[tuple[str, Author]]
+    engine: Engine, first: list[tuple[str, Author]], second: list[tuple[str, Author]]
 ) -> None:
-    tmp = tmp_path_factory.mktemp("enrich")
     states, dones = [], []
-    for name, one_at_a_time in (("one.db", True), ("batch.db", False)):
-        db = _fresh_db(tmp / name)
+    for one_at_a_time in (True, False):
+        db = _fresh_db(engine.another(uuid.uuid4().hex + ".db"))
         _store(db, first)
         done = _enrich(db, one_at_a_time)
         # A second wave meets the profiles the first made.
@@ -146,8 +148,8 @@ def test_a_batch_resolves_customers_as_one_signal_at_a_time_would(
     assert dones[0] == dones[1]
 
 
-def test_profiles_across_channels(tmp_path: Path) -> None:
-    db = _fresh_db(tmp_path / "cxbot.db")
+def test_profiles_across_channels(engine: Engine) -> None:
+    db = _fresh_db(engine)
     _store(
         db,
         [
@@ -176,8 +178,8 @@ def test_profiles_across_channels(tmp_path: Path) -> None:
     assert [c for _, c in by_signal] == [1, 1, 2, 3, 1, None]  # x first, then zendesk
 
 
-def test_a_signal_enriched_meanwhile_is_not_counted_twice(tmp_path: Path) -> None:
-    db = _fresh_db(tmp_path / "cxbot.db")
+def test_a_signal_enriched_meanwhile_is_not_counted_twice(engine: Engine) -> None:
+    db = _fresh_db(engine)
     _store(db, [("x", Author(email="ann@example.com")), ("x", Author(email="ann@example.com"))])
     rows = pending(db)
     results = [_enrichment(1), _enrichment(2)]

@@ -9,6 +9,7 @@ are skipped with the reason, except under CI=true, where that is a failure: CI m
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -165,12 +166,19 @@ class Engine:
     path: Path
     url: str | None = None
     databases: Databases | None = None
+    opened: list[Any] = field(default_factory=list)  # closed at the test's end (`close_all`)
 
     def another(self, name: str) -> Engine:
-        """A second, separate database on the same engine."""
-        if self.databases is not None:
-            return Engine(self.name, self.path.with_name(name), self.databases.fresh(), self.databases)
-        return Engine(self.name, self.path.with_name(name))
+        """A second, separate database on the same engine (closed with this one)."""
+        url = self.databases.fresh() if self.databases is not None else None
+        other = Engine(self.name, self.path.with_name(name), url, self.databases, self.opened)
+        return other
+
+    def close_all(self) -> None:
+        for db in self.opened:
+            with contextlib.suppress(Exception):
+                db.conn.close()
+        self.opened.clear()
 
     @property
     def is_pg(self) -> bool:
@@ -189,7 +197,9 @@ class Engine:
         from cxbot.store.pg import connect_pg
         from cxbot.store.writer import connect
 
-        return connect_pg(self.url) if self.url is not None else connect(self.path)
+        db = connect_pg(self.url) if self.url is not None else connect(self.path)
+        self.opened.append(db)
+        return db
 
     def migrated(self) -> Any:
         """A migrated handle (the writer migrates on start)."""
