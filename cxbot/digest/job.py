@@ -42,6 +42,7 @@ from cxbot.digest.records import delivery_state, digest_status, enqueue_digest, 
 from cxbot.digest.render import render, render_plain
 from cxbot.listener.keys import OUTBOX, SETTINGS, STORE
 from cxbot.outbox.worker import OutboxWorker
+from cxbot.store.leases import leases_of
 
 log = logging.getLogger("cxbot.digest")
 
@@ -199,12 +200,23 @@ DIGEST_CLOCK: web.AppKey[Clock] = web.AppKey("digest_clock")
 
 
 async def _job(runner: DigestRunner) -> None:
+    leases = leases_of(runner.store)
     try:
+        # Replicas: the replica holding the "digest" lease runs it; the others wait, and one
+        # takes over (run_due is idempotent) if the holder dies within the grace period.
+        deadline = asyncio.get_running_loop().time() + runner.config.grace_hours * 3600
+        while not await leases.hold("digest"):
+            if asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(LEADER_RETRY_SECONDS)
         await runner.run_due()
     except Exception:
         log.exception("digest run failed; the next run (or a restart) tries again")
     finally:
         runner.runs += 1
+
+
+LEADER_RETRY_SECONDS = 5.0
 
 
 async def digest_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -58,7 +58,9 @@ def still_pending(db: Database, ids: Sequence[int]) -> set[int]:
     """The ids among `ids` not enriched yet (one enriched meanwhile by reprocess or another
     worker is not counted twice on its customer's profile)."""
     if is_pg(db):
-        sql = "SELECT id FROM signals WHERE enriched_at IS NULL AND id = ANY(?)"
+        # FOR UPDATE: a replica enriching the same rows at once waits for this commit, then
+        # sees them enriched (READ COMMITTED re-checks the row), so none is counted twice.
+        sql = "SELECT id FROM signals WHERE enriched_at IS NULL AND id = ANY(?) FOR UPDATE"
         return {int(r[0]) for r in db.execute(sql, [list(ids)]).fetchall()}
     return set(
         json_rows(

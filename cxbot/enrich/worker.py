@@ -33,6 +33,7 @@ from cxbot.enrich import rows as rows_sql
 from cxbot.enrich.customers import CustomerBatch
 from cxbot.enrich.settings import EnrichSettings
 from cxbot.models import iso_utc
+from cxbot.store.leases import SHARED_POLL_SECONDS, leases_of
 
 log = logging.getLogger("cxbot.enrichment")
 
@@ -177,15 +178,20 @@ class EnrichmentWorker:
         # Start the scorer now (a process takes a second or two), not on the first signal; the
         # pool spawns its process in the submitting thread, so submit from a helper thread.
         await asyncio.to_thread(lambda: self._executor.submit(_enrich_here, []).result())
+        # With replicas on one database one of them enriches at a time (a dead one's lease is
+        # freed with its connection); the others look again every SHARED_POLL_SECONDS.
+        leases = leases_of(self.store)
+        poll = min(self.poll, SHARED_POLL_SECONDS) if leases.shared else self.poll
         while True:
             try:
-                await self.drain()
+                if await leases.hold("enrich"):
+                    await self.drain()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("enrichment batch failed; retrying in %.0fs", self.poll)
+                log.exception("enrichment batch failed; retrying in %.1fs", poll)
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=self.poll)
+                await asyncio.wait_for(self.wake.wait(), timeout=poll)
             except TimeoutError:
                 pass
             self.wake.clear()

@@ -100,6 +100,15 @@ def owed_rows(db: Database, limit: int = 500) -> list[dict[str, Any]]:
     )
 
 
+def last_sent_at(db: Database, channel: str) -> str | None:
+    """When the channel's latest message was marked sent (by any replica): the pace of a
+    sender that has just taken the channel over starts from there."""
+    found = db.execute(
+        "SELECT max(sent_at) FROM outbox WHERE channel = ? AND status = 'sent'", [channel]
+    ).fetchone()
+    return str(found[0]) if found and found[0] else None
+
+
 def is_owed(db: Database, dedup_key: str) -> bool:
     return (
         db.execute("SELECT 1 FROM outbox WHERE dedup_key = ?", [dedup_key]).fetchone() is not None

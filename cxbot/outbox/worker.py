@@ -26,8 +26,9 @@ from sqlite_utils import Database
 
 from cxbot.models import iso_utc
 from cxbot.outbox.messages import build_message
-from cxbot.outbox.rows import mark, owed_rows, parent_ts, sent_message
+from cxbot.outbox.rows import last_sent_at, mark, owed_rows, parent_ts, sent_message
 from cxbot.slack.sinks import RetryLater, Sink, Undeliverable
+from cxbot.store.leases import SHARED_POLL_SECONDS, leases_of
 
 log = logging.getLogger("cxbot.outbox")
 
@@ -112,10 +113,15 @@ class OutboxWorker:
         that waits (pace, Retry-After) never holds back the others."""
         rows = await self.store.read(owed_rows)
         now = self.clock()
+        leases = leases_of(self.store)
         busy = {ch for ch, task in self._lanes.items() if not task.done()}
         for channel, lane in next_due_per_channel(rows, now).items():
             if channel not in busy:
-                task = asyncio.create_task(self._lane(lane), name=f"outbox {channel}")
+                # Replicas: one sender per channel, the one holding its lease.
+                if leases.shared and not await leases.hold(f"outbox:{channel}"):
+                    continue
+                work = self._shared_lane(channel) if leases.shared else self._lane(lane)
+                task = asyncio.create_task(work, name=f"outbox {channel}")
                 task.add_done_callback(lambda _: self.wake.set())  # look again when it ends
                 self._lanes[channel] = task
                 busy.add(channel)
@@ -124,7 +130,7 @@ class OutboxWorker:
             for r in rows
             if r["channel"] not in busy
         ]
-        return max(0.05, min([5.0, *waits]))
+        return max(0.05, min([SHARED_POLL_SECONDS if leases.shared else 5.0, *waits]))
 
     async def deliver_due(self) -> float:
         """One round: deliver what is due; returns seconds until the next row is due (≤ 5)."""
@@ -136,6 +142,23 @@ class OutboxWorker:
             return 0.0 if any(lanes.values()) else 1.0
         waits = [(parse_iso(r["next_attempt_at"]) - now).total_seconds() for r in rows]
         return max(0.05, min([5.0, *waits]))
+
+    async def _shared_lane(self, channel: str) -> None:
+        """A channel's lane on a shared database, under its lease: the rows are read again
+        now (another replica may have sent some before we took over), and the pace starts
+        from the channel's last message, whoever sent it."""
+        leases = leases_of(self.store)
+        try:
+            rows = await self.store.read(owed_rows)
+            lane = next_due_per_channel(rows, self.clock()).get(channel, [])
+            last = await self.store.read(partial(last_sent_at, channel=channel))
+            if last is not None:
+                ago = (self.clock() - parse_iso(last)).total_seconds()
+                mark_at = time.monotonic() - max(0.0, ago)
+                self._last_post[channel] = max(self._last_post.get(channel, mark_at), mark_at)
+            await self._lane(lane)
+        finally:
+            await leases.release(f"outbox:{channel}")
 
     async def _lane(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:

@@ -33,6 +33,7 @@ from sqlite_utils import Database
 
 from cxbot.errors import ServiceUnavailable
 from cxbot.store.groupcommit import GroupCommit, Item, Outcome, T, _groups, _Job, _settle_on_loops
+from cxbot.store.leases import Leases
 from cxbot.store.migrations import migrations
 from cxbot.store.pg import PgDatabase, connect_pg, migrate_pg, pending_pg
 from cxbot.store.pgwriter import PgReader, PgWriter
@@ -170,6 +171,8 @@ class Store:
         self.writer = path if isinstance(path, Writer | PgWriter) else Writer(path, **writer_options)
         self.path = self.writer.path
         self.reader: Reader | PgReader = self.writer.reader()
+        # Work one process does at a time (cxbot/store/leases.py): shared on PostgreSQL.
+        self.leases = Leases(self.writer.url if isinstance(self.writer, PgWriter) else None)
 
     def open(self) -> None:
         self.writer.start()
@@ -186,6 +189,7 @@ class Store:
     def close(self) -> None:
         self.writer.close()
         self.reader.close()
+        self.leases.close()
 
 
 def writer_for(path: Path, database: DatabaseConfig, tz: ZoneInfo) -> AnyWriter:
