@@ -100,6 +100,29 @@ def db_migrate(config_path: Path | None) -> None:
         click.echo(f"{where}: schema up to date")
 
 
+@db.command("copy")
+@config_option
+@click.option("--to", "url", required=True, help="postgresql://… of an empty database")
+def db_copy(config_path: Path | None, url: str) -> None:
+    """Copy the SQLite database into a PostgreSQL one (idempotent; counts checked)."""
+    from cxbot.store.copy import CopyError, copy_database, count_rows
+    from cxbot.store.pg import redacted
+
+    settings = settings_or_exit(config_path)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise click.BadParameter("expected a postgresql://… URL", param_hint="--to")
+    try:
+        total = count_rows(settings.db_path) if settings.db_path.exists() else 0
+        with click.progressbar(length=total, label="copy", file=sys.stderr) as bar:
+            copied = copy_database(settings.db_path, url, progress=bar.update)
+    except CopyError as exc:
+        click.echo(f"cxbot: {exc}", err=True)
+        sys.exit(1)
+    for c in copied:
+        click.echo(f"{c.table}: {c.target} rows ({c.inserted} new)")
+    click.echo(f"copied {settings.db_path} to {redacted(url)}; row counts match")
+
+
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):

@@ -205,10 +205,11 @@ _SNIPPET = "snippet(signals_fts, -1, char(2), char(3), '…', 24)"
 # PostgreSQL: the GIN expression index of migration m001 (`simple`: no stemming, any script).
 # Each word is a phrase, as in FTS5 ("..."), so punctuation inside a word is never an operator.
 _FTS_DOC = "to_tsvector('simple', coalesce(s.title, '') || ' ' || coalesce(s.text, ''))"
+# A text of up to 24 words comes back whole, as FTS5's snippet gives it; a longer one is cut to
+# 24 words around the match, without FTS5's "…" marks.
 _HEADLINE = (
     "ts_headline('simple', coalesce(s.text, s.title, ''), q.q, 'StartSel=' || chr(2) ||"
-    " ', StopSel=' || chr(3) || ', MaxWords=24, MinWords=12, ShortWord=0, MaxFragments=1,"
-    " FragmentDelimiter=…')"
+    " ', StopSel=' || chr(3) || ', MaxWords=24, MinWords=23, ShortWord=0')"
 )
 
 
