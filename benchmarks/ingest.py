@@ -16,7 +16,12 @@ connections, each request timed from when it was due (a late start counts as wai
 each cxbot point, the enrichment backlog left and the time to clear it are reported, and the
 next point starts only once it is clear.
 
+With `--database-url postgresql://…` (an empty database: the runs add rows), cxbot is also
+measured on PostgreSQL, with one replica and with two replicas on the same database, the
+client spreading requests over them in turn as a load balancer would.
+
     python benchmarks/ingest.py [--seconds 5] [--clients 1,32,128] [--rates 200,500]
+                                [--database-url postgresql://…]
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -124,7 +130,8 @@ async def wait_up(url: str) -> None:
     raise SystemExit(f"{url} did not come up")
 
 
-async def post(session: aiohttp.ClientSession, url: str, n: int, run: str) -> bool:
+async def post(session: aiohttp.ClientSession, urls: list[str], n: int, run: str) -> bool:
+    url = urls[n % len(urls)]  # several replicas: each in turn, as a load balancer would
     raw = body_for(n, run)
     sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
     async with session.post(
@@ -136,7 +143,9 @@ async def post(session: aiohttp.ClientSession, url: str, n: int, run: str) -> bo
         return resp.status == 200
 
 
-async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, list[float], int]:
+async def drive(
+    url: list[str], clients: int, seconds: float, run: str
+) -> tuple[int, list[float], int]:
     """Closed loop: each connection sends its next request when the last is answered."""
     counter = itertools.count()
     latencies: list[float] = []
@@ -159,7 +168,7 @@ async def drive(url: str, clients: int, seconds: float, run: str) -> tuple[int, 
 
 
 async def drive_open(
-    url: str, clients: int, rate: float, seconds: float, run: str
+    url: list[str], clients: int, rate: float, seconds: float, run: str
 ) -> tuple[int, list[float], int]:
     """Open loop: request k is due at start + k / rate, sent by whichever of `clients`
     connections is free; its latency runs from when it was due, so queueing counts."""
@@ -211,51 +220,79 @@ async def measure(
     clients: list[int],
     rates: list[float],
     seconds: float,
-    db: Path | None = None,
+    db: Callable[[], int] | None = None,
+    replicas: int = 1,
 ) -> tuple[Figures, Backlogs]:
-    """Every point in turn; with `db` (cxbot), each starts only once enrichment has caught up
-    with the previous one, so no point pays for another's backlog."""
-    port = int(cmd[3] if cmd[1] == "-c" else cmd[-1])
-    proc = start(cmd, env, cwd)
-    url = f"http://127.0.0.1:{port}"
+    """Every point in turn; with `db` (cxbot: its count of unenriched signals), each starts
+    only once enrichment has caught up with the previous one, so no point pays for another's
+    backlog. `replicas` > 1 starts the command that many times, each on its own port."""
+    procs, urls = [], []
+    for i in range(replicas):
+        port = int(cmd[3] if cmd[1] == "-c" else cmd[-1]) if i == 0 else free_port()
+        run_cmd = cmd if i == 0 else [*cmd[:-1], str(port)]
+        procs.append(start(run_cmd, env, cwd))
+        urls.append(f"http://127.0.0.1:{port}")
     results: Figures = {}
     backlogs: Backlogs = {}
     points = [(f"closed {c}", c, None) for c in clients] + [
         (f"open {r:g}/s", 128, r) for r in rates
     ]
     try:
-        await wait_up(url)
-        await drive(url, 8, 1.0, f"warm-{name}")
+        for url in urls:
+            await wait_up(url)
+        await drive(urls, 8, 1.0, f"warm-{name}")
         if db is not None:
             await catch_up(db)
         for point, c, rate in points:
             run = f"{name}-{point}-{time.time_ns()}"
             if rate is None:
-                n, lat, errors = await drive(url, c, seconds, run)
+                n, lat, errors = await drive(urls, c, seconds, run)
             else:
-                n, lat, errors = await drive_open(url, c, rate, seconds, run)
+                n, lat, errors = await drive_open(urls, c, rate, seconds, run)
             results[point] = summary(n, seconds, lat, errors)
             if db is not None:
                 backlogs[point] = await catch_up(db)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=120)
     return results, backlogs
 
 
-async def catch_up(db: Path) -> tuple[int, float]:
+UNENRICHED = "SELECT count(*) FROM signals WHERE enriched_at IS NULL"
+
+
+def sqlite_pending(db: Path) -> Callable[[], int]:
+    def count() -> int:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return int(conn.execute(UNENRICHED).fetchone()[0])
+        finally:
+            conn.close()
+
+    return count
+
+
+def pg_pending(url: str) -> Callable[[], int]:
+    def count() -> int:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            found = conn.execute(UNENRICHED).fetchone()
+            return int(found[0]) if found else 0
+
+    return count
+
+
+async def catch_up(pending: Callable[[], int]) -> tuple[int, float]:
     """Signals not yet enriched now, and the seconds until there are none."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    sql = "SELECT count(*) FROM signals WHERE enriched_at IS NULL"
-    try:
-        t0 = time.perf_counter()
-        first = pending = int(conn.execute(sql).fetchone()[0])
-        while pending:
-            await asyncio.sleep(0.05)
-            pending = int(conn.execute(sql).fetchone()[0])
-        return first, time.perf_counter() - t0
-    finally:
-        conn.close()
+    t0 = time.perf_counter()
+    first = left = await asyncio.to_thread(pending)
+    while left:
+        await asyncio.sleep(0.05)
+        left = await asyncio.to_thread(pending)
+    return first, time.perf_counter() - t0
 
 
 async def main() -> None:
@@ -264,6 +301,7 @@ async def main() -> None:
     parser.add_argument("--clients", default="1,32,128")
     parser.add_argument("--rates", default="200,500", help="open-loop rates at 128 connections")
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
+    parser.add_argument("--database-url", default=None, help="also measure PostgreSQL here")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",") if c]
     rates = [float(r) for r in args.rates.split(",") if r]
@@ -303,17 +341,34 @@ async def main() -> None:
             clients,
             rates,
             args.seconds,
-            db,
+            sqlite_pending(db),
         )
+        runs = {"bare": bare, "minimal": minimal, "cxbot": cx}
+        lags = {"cxbot": backlogs}
+        if args.database_url:
+            pg_env = {**env, "DATABASE_URL": args.database_url}
+            for replicas in (1, 2):
+                name = f"pg x{replicas}"
+                runs[name], lags[name] = await measure(
+                    name,
+                    [py, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+                    pg_env,
+                    tmp,
+                    clients,
+                    rates,
+                    args.seconds,
+                    pg_pending(args.database_url),
+                    replicas=replicas,
+                )
     print(
         f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python"
         f" {platform.python_version()}, synchronous={args.synchronous}, {args.seconds:g}s per point"
     )
-    runs = {"bare": bare, "minimal": minimal, "cxbot": cx}
     head = " | ".join(f"{n + ' req/s':>13} {'p50':>6} {'p99':>6}" for n in runs)
     print(
         f"{'point':>12} | {head} | {'min/bare':>8} {'cx/bare':>7} {'errors':>6}"
         f" | {'unenriched':>10} {'caught up':>9}"
+        + "".join(f" | {n + ' left':>11} {'lag':>6}" for n in lags if n != "cxbot")
     )
     for point in bare:
         cells = " | ".join(
@@ -322,7 +377,10 @@ async def main() -> None:
         ratios = f"{minimal[point][0] / bare[point][0]:>8.0%} {cx[point][0] / bare[point][0]:>7.0%}"
         errors = sum(r[point][3] for r in runs.values())
         backlog, lag = backlogs[point]
-        print(f"{point:>12} | {cells} | {ratios} {errors:>6} | {backlog:>10} {lag:>8.1f}s")
+        more = "".join(
+            f" | {b[point][0]:>11} {b[point][1]:>5.1f}s" for n, b in lags.items() if n != "cxbot"
+        )
+        print(f"{point:>12} | {cells} | {ratios} {errors:>6} | {backlog:>10} {lag:>8.1f}s{more}")
     print(
         "unenriched: cxbot's signals stored but not yet enriched when the point ended;"
         " caught up: seconds until none were left"

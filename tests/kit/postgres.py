@@ -47,6 +47,7 @@ class Cluster:
     port: int
     bindir: Path
     as_user: str | None
+    durable: bool = False  # fsync each commit (benchmarks); the tests do not need it
 
     @property
     def socket_dir(self) -> Path:
@@ -75,9 +76,10 @@ class Cluster:
         # connections: several replicas and their pools share the cluster.
         opts = (
             f"-c port={self.port} -c listen_addresses=127.0.0.1"
-            f" -c unix_socket_directories={self.socket_dir} -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            f" -c unix_socket_directories={self.socket_dir} -c max_connections=300"
         )
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         done = self._run(
             "pg_ctl", "-D", str(data), "-l", str(self.root / "log"), "-o", opts, "-w", "start"
         )
@@ -102,7 +104,7 @@ def _system_user() -> str | None:
     return PG_USER
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, durable: bool = False) -> Cluster:
     """Raises RuntimeError with the reason when PostgreSQL cannot be started here."""
     bindir = _binaries()
     if bindir is None or not (bindir / "initdb").exists():
@@ -110,7 +112,7 @@ def start_cluster() -> Cluster:
     user = _system_user()
     root = Path(tempfile.mkdtemp(prefix="cxbot-pg-"))
     os.chmod(root, 0o755)
-    cluster = Cluster(root, free_port(), bindir, user)
+    cluster = Cluster(root, free_port(), bindir, user, durable)
     try:
         cluster.start()
     except BaseException:
