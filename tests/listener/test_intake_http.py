@@ -1,4 +1,5 @@
-"""The generic webhook through the real app on a loopback port, read back from the SQLite file."""
+"""The generic webhook through the real app on a loopback port, read back from the database:
+the SQLite file, or PostgreSQL (the `engine` fixture runs each test on both)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.kit.support import Server, sign_generic, start_server
+from cxbot.config import Settings
+from cxbot.store.pg import pg_sql
+from tests.kit.postgres import Engine
+from tests.kit.support import MakeSettings, Server, sign_generic, start_server
 
 # The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
 pytestmark = pytest.mark.usefixtures("blockbuster")
@@ -26,7 +30,19 @@ REVIEW: dict[str, Any] = {
 }
 
 
+@pytest.fixture
+def settings(make_settings: MakeSettings, engine: Engine, env: dict[str, str]) -> Settings:
+    return make_settings("", {**env, **engine.env()})
+
+
 def rows(server: Server, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    url = server.settings.file.database.url
+    if url is not None:  # the test's own check, with the driver directly
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(url, row_factory=dict_row) as pg:
+            return list(pg.execute(pg_sql(sql), list(params)).fetchall())
     conn = sqlite3.connect(server.settings.db_path)
     conn.row_factory = sqlite3.Row
     try:
