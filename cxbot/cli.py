@@ -256,7 +256,7 @@ def digest(
     from cxbot.digest.render import render_plain
     from cxbot.outbox.worker import OutboxWorker
     from cxbot.slack.sinks import Sink, sink_for
-    from cxbot.store.writer import Store, connect, writer_for
+    from cxbot.store.writer import Store, connect_for, writer_for
 
     settings = settings_or_exit(config_path)
     config = settings.file.digest
@@ -268,11 +268,15 @@ def digest(
         raise click.BadParameter(str(exc), param_hint="--week") from None
     targets = list(channels) or list(config.channels)
     if mode == "print":
-        if not settings.db_path.exists():
+        pg = settings.file.database.url is not None
+        if not pg and not settings.db_path.exists():
             click.echo(f"cxbot: no database at {settings.db_path}", err=True)
             sys.exit(2)
-        database = connect(settings.db_path, readonly=True)
-        database.execute("PRAGMA query_only = ON")  # --print never writes
+        database = connect_for(settings.db_path, settings.file.database, readonly=True)
+        # --print never writes.
+        database.execute(
+            "SET default_transaction_read_only = on" if pg else "PRAGMA query_only = ON"
+        )
         try:
             for i, channel in enumerate(targets or [None]):
                 data = collect(database, window, Scope.of(config.filter_for(channel)), now)

@@ -13,9 +13,10 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +25,12 @@ from aiohttp import web
 from cxbot.app import create_app
 from cxbot.config import Settings
 from cxbot.digest.job import DIGEST_CLOCK, DIGESTS, JOB_ID, SCHEDULER, DigestRunner
-from cxbot.store.writer import Store, connect, migrate
+from cxbot.store.pg import pg_sql
+from cxbot.store.writer import Store, connect_for, migrate, writer_for
 from tests.kit.digest_data import fill, utc
 from tests.kit.fakeslack import FakeSlack, validate_message
-from tests.kit.support import MakeSettings, slack_env
+from tests.kit.postgres import Engine
+from tests.kit.support import BASE_TOML, MakeSettings, slack_env
 
 # The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
 pytestmark = pytest.mark.usefixtures("blockbuster")
@@ -50,14 +53,39 @@ class Clock:
         return self.now
 
 
+@pytest.fixture
+def write_config(tmp_path: Path, engine: Engine) -> Callable[..., Path]:
+    """The config files of this module name the `engine`'s database (both engines)."""
+
+    def write(extra: str = "", *, base: bool = True) -> Path:
+        path = tmp_path / "cxbot.toml"
+        text = (BASE_TOML.format(db=tmp_path / "cxbot.db") if base else "") + extra
+        if engine.url is not None:
+            text = text.replace("[database]\n", f'[database]\nurl = "{engine.url}"\n', 1)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
 def prepare(settings: Settings) -> None:
-    db = connect(settings.db_path)
+    db = connect_for(settings.db_path, settings.file.database)
     migrate(db)
     fill(db)
     db.conn.close()
 
 
+def store_of(settings: Settings) -> Store:
+    return Store(writer_for(settings.db_path, settings.file.database, settings.tz))
+
+
 def rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    url = settings.file.database.url
+    if url is not None:  # the test's own check, with the driver directly
+        import psycopg
+
+        with psycopg.connect(url) as pg:
+            return [tuple(r) for r in pg.execute(pg_sql(sql)).fetchall()]
     conn = sqlite3.connect(settings.db_path)
     try:
         return conn.execute(sql).fetchall()
@@ -147,7 +175,7 @@ async def test_restart_and_a_second_process_do_not_send_again(
         await runs_done(app)
         await asyncio.sleep(0.3)
     # Two processes deciding at the same moment: two stores (two writers) on one file.
-    stores = [Store(digest_settings.db_path) for _ in range(2)]
+    stores = [store_of(digest_settings) for _ in range(2)]
     for store in stores:
         await asyncio.to_thread(store.open)  # as the app does: off the event loop
     try:
@@ -165,7 +193,7 @@ async def test_restart_and_a_second_process_do_not_send_again(
 
 
 async def test_two_fresh_runners_write_one_digest(digest_settings: Settings) -> None:
-    stores = [Store(digest_settings.db_path) for _ in range(2)]
+    stores = [store_of(digest_settings) for _ in range(2)]
     for store in stores:
         await asyncio.to_thread(store.open)  # as the app does: starting the writer waits for it
     try:
