@@ -3,6 +3,7 @@ Web API stand-in on loopback. Each webhook is a 1-star review that an alert rule
 several channels; latency is from sending the webhook to the stand-in receiving chat.postMessage.
 
     python benchmarks/alert_latency.py [--rate 20] [--seconds 20] [--channels 10] [--pace 1.0]
+                                       [--database-url postgresql://… [--replicas 2]]
 
 With Slack's pace of one message per second per channel, a steady rate must stay below the
 number of channels; --pace 0 measures the pipeline alone.
@@ -73,6 +74,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--pace", type=float, default=1.0, help="slack.pace_seconds")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
+    parser.add_argument("--replicas", type=int, default=1, help="serve processes (PostgreSQL)")
     args = parser.parse_args()
 
     slack = Slack(args.channels)
@@ -94,7 +97,7 @@ async def main() -> None:
             f'[database]\npath = "{tmp}/lat.db"\n[slack]\npace_seconds = {args.pace}\n'
             f'[sources.web]\ntype = "generic"\nsecret_env = "S"\n{rules}'
         )
-        port = free_port()
+        ports = [free_port() for _ in range(args.replicas if args.database_url else 1)]
         env = {
             **os.environ,
             "CXBOT_CONFIG": str(cfg),
@@ -102,17 +105,22 @@ async def main() -> None:
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": "x",
             "SLACK_API_URL": slack_url,
+            **({"DATABASE_URL": args.database_url} if args.database_url else {}),
         }
-        proc = spawn(
-            [sys.executable, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
+        procs = [
+            spawn(
+                [sys.executable, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(p)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for p in ports
+        ]
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
         sent: dict[str, float] = {}
         try:
-            await wait_up(url)
+            for url in urls:
+                await wait_up(url)
             async with aiohttp.ClientSession() as session:
 
                 async def post(n: int) -> None:
@@ -127,7 +135,7 @@ async def main() -> None:
                     sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
                     sent[str(n)] = time.perf_counter()
                     async with session.post(
-                        url + "/webhooks/web",
+                        urls[n % len(urls)] + "/webhooks/web",  # replicas in turn
                         data=raw,
                         headers={"Content-Type": "application/json", "X-Cxbot-Signature": sig},
                     ) as resp:
@@ -153,13 +161,16 @@ async def main() -> None:
                 while len(slack.arrived) < total and time.perf_counter() < deadline:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                proc.wait(timeout=60)
             await runner.cleanup()
     lat = sorted((slack.arrived[k] - sent[k]) * 1000 for k in slack.arrived if k in sent)
     print(
         f"# {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"{args.rate:g} webhooks/s for {args.seconds:g}s over {args.channels} channels, pace {args.pace:g}s"
+        f"{args.rate:g} webhooks/s for {args.seconds:g}s over {args.channels} channels, pace {args.pace:g}s,"
+        f" {'PostgreSQL x' + str(len(procs)) if args.database_url else 'SQLite'}"
     )
     print(f"alerts received {len(lat)}/{total}")
     if lat:

@@ -148,8 +148,11 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def pg_engine(pg_databases: Databases, tmp_path: Path) -> Iterator[Engine]:
+def pg_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh PostgreSQL database, for the tests about PostgreSQL alone (replicas)."""
+    if request.config.getoption("--engine") == "sqlite":
+        pytest.skip("PostgreSQL-only test; --engine sqlite")
+    pg_databases: Databases = request.getfixturevalue("pg_databases")
     made = Engine("postgres", tmp_path / "cxbot.db", pg_databases.fresh(), pg_databases)
     yield made
     made.close_all()
