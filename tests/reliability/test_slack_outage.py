@@ -1,5 +1,5 @@
 """Slack outage: 500s, then `ratelimited` with Retry-After, then dropped connections, then
-recovery. Every owed alert arrives exactly once, in order per channel."""
+recovery. Every owed alert arrives exactly once, in order per channel (on both engines)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from cxbot.config import Settings
 from tests.kit.fakeslack import FakeSlack
+from tests.kit.postgres import Engine
 from tests.kit.support import Server, settings_from, slack_env, start_server
 
 # The app runs in-process: a blocking call on its event loop fails the test (tests/kit/blocking.py).
@@ -39,10 +41,25 @@ max_per_window = 100
 """
 
 
-async def test_outage_then_recovery(tmp_path: Path, fake_slack: FakeSlack) -> None:
+def _states(settings: Settings) -> list[tuple[str, int]]:
+    url = settings.file.database.url
+    sql = "SELECT status, count(*) FROM outbox GROUP BY 1"
+    if url is not None:  # the test's own check, with the driver directly
+        import psycopg
+
+        with psycopg.connect(url) as pg:
+            return [(str(a), int(b)) for a, b in pg.execute(sql).fetchall()]
+    conn = sqlite3.connect(settings.db_path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+async def test_outage_then_recovery(tmp_path: Path, fake_slack: FakeSlack, engine: Engine) -> None:
     cfg = tmp_path / "cxbot.toml"
     cfg.write_text(CONFIG.format(db=tmp_path / "o.db"))
-    settings = settings_from(cfg, slack_env(fake_slack))
+    settings = settings_from(cfg, {**slack_env(fake_slack), **engine.env()})
     fake_slack.fail_next(1, "500", method="chat.postMessage")
     fake_slack.fail_next(1, "ratelimited", method="chat.postMessage")
     fake_slack.fail_next(1, "drop", method="chat.postMessage")
@@ -62,9 +79,7 @@ async def test_outage_then_recovery(tmp_path: Path, fake_slack: FakeSlack) -> No
                 timeout=40,
             )
             for _ in range(100):  # the `sent` marks commit just after Slack answers
-                conn = sqlite3.connect(settings.db_path)
-                states = conn.execute("SELECT status, count(*) FROM outbox GROUP BY 1").fetchall()
-                conn.close()
+                states = _states(settings)
                 if states == [("sent", 8)]:
                     break
                 await asyncio.sleep(0.05)
