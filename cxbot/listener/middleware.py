@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cxbot.errors import HTTPError
 from cxbot.listener.keys import STORE
+from cxbot.listener.logsafe import esc
 from cxbot.store.reads import unenriched_count
 
 log = logging.getLogger("cxbot.web")
@@ -32,7 +33,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
         )
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", esc(request.method), esc(request.path))
         return web.json_response(
             {"error": "internal", "message": "internal error; the delivery was not stored"},
             status=500,

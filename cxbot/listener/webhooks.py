@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from cxbot.config import Source
 from cxbot.errors import (
@@ -26,7 +28,8 @@ from cxbot.errors import (
     UnsupportedMediaType,
 )
 from cxbot.listener.keys import BODY_LIMIT, NEW_SIGNALS, SOURCES, STORE
-from cxbot.models import iso_utc
+from cxbot.listener.logsafe import esc
+from cxbot.models import iso_utc, storable_text
 from cxbot.sources import get_provider
 from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
 from cxbot.store.intake import DeliveryRecord, StoredDelivery, store_deliveries
@@ -60,19 +63,32 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is over the {limit}-byte limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body is over the {limit}-byte limit")
+            chunks.append(chunk)
+    except (RequestPayloadError, HttpProcessingError) as exc:
+        # A Content-Encoding the body does not match (gzip that is not gzip), a broken chunk.
+        # The rest of the stream is unreadable: close the connection after the 400 rather than
+        # let aiohttp read on (its lingering read would re-raise and log a traceback).
+        request.content.feed_eof()
+        if request.protocol is not None:
+            request.protocol.close()
+        cause = exc.__cause__ if isinstance(exc.__cause__, HttpProcessingError) else exc
+        reason = cause.message if isinstance(cause, HttpProcessingError) else str(cause)
+        raise BadRequest(f"body could not be read: {' '.join(reason.split())}") from None
     return b"".join(chunks)
 
 
 def delivery_from(request: web.Request, body: bytes) -> Delivery:
+    # Undecodable bytes in a header or the query arrive as lone surrogates; made storable here,
+    # once, so no adapter or signature check meets text it cannot encode.
     return Delivery(
         body=body,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=dict(request.query),
+        headers={storable_text(k.lower()): storable_text(v) for k, v in request.headers.items()},
+        query={storable_text(k): storable_text(v) for k, v in request.query.items()},
         method=request.method,
         now=time.time(),
     )
@@ -153,9 +169,9 @@ async def receive(request: web.Request) -> web.Response:
     finally:
         log.info(
             "delivery source=%s id=%s %s %.1fms",
-            name,
-            (parsed.event_id if parsed else None) or "-",
-            outcome,
+            esc(name),
+            esc((parsed.event_id if parsed else None) or "-"),
+            esc(outcome),
             (time.perf_counter() - started) * 1000,
         )
 
@@ -175,5 +191,5 @@ async def handshake(request: web.Request) -> web.Response:
             content_type="application/json",
         )
     reply = provider.handshake(delivery_from(request, b""), source.credentials)
-    log.info("handshake source=%s status=%d", source.name, reply.status)
+    log.info("handshake source=%s status=%d", esc(source.name), reply.status)
     return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)
