@@ -16,6 +16,7 @@ from cxbot.cx.ask import slash_handler
 from cxbot.digest.job import digest_scheduler_ctx
 from cxbot.enrich.worker import EnrichmentWorker
 from cxbot.errors import ServiceUnavailable
+from cxbot.listener.housekeeping import housekeeping_ctx
 from cxbot.listener.keys import (
     BODY_LIMIT,
     NEW_SIGNALS,
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(digest_scheduler_ctx)  # after the workers: it pokes the outbox
+    app.cleanup_ctx.append(housekeeping_ctx)  # retention
     app.router.add_post("/webhooks/{source}", receive)
     app.router.add_get("/webhooks/{source}", handshake)  # HEAD too (SurveyMonkey checks it)
     app.router.add_get("/healthz", healthz)

@@ -11,7 +11,9 @@ from typing import Any
 
 # C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings/overrides/isolates and the
 # zero-width characters that hide text.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 MAX_LOGGED = 300
 

@@ -7,6 +7,7 @@ that answers those.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -124,6 +125,8 @@ def record_for(
         signals=parsed.signals,
         rejected=parsed.errors,
         ping=parsed.ping,
+        body_sha256=hashlib.sha256(delivery.body).hexdigest(),
+        body_bytes=len(delivery.body),
     )
 
 

@@ -60,14 +60,14 @@ async def test_a_non_utf8_token_header_is_a_401(make_settings: Any) -> None:
     )
     async with serving(settings) as server:
         hdrs = [(b"Content-Type", b"application/json"), (b"X-Cxbot-Token", b"t\xf6k")]
-        answer = await send_raw(
-            server.url, request_bytes(b"POST", b"/webhooks/tp", hdrs, b"{}")
-        )
+        answer = await send_raw(server.url, request_bytes(b"POST", b"/webhooks/tp", hdrs, b"{}"))
     assert answer.status == 401, answer.body
 
 
 async def test_a_lone_surrogate_in_metadata_is_stored_replaced(server: Server) -> None:
-    body = b'{"id": "m-1", "kind": "review", "text": "ok", "metadata": {"k": "\\udc00", "\\ud800": 1}}'
+    body = (
+        b'{"id": "m-1", "kind": "review", "text": "ok", "metadata": {"k": "\\udc00", "\\ud800": 1}}'
+    )
     status, answer = await server.post("/webhooks/open", body)
     assert status == 200, answer
     (metadata,) = query(server, "SELECT metadata FROM signals")[0]
