@@ -68,7 +68,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     log = logging.getLogger("cxbot")
     log.info("database %s; sources: %s", settings.db_path, ", ".join(settings.sources) or "none")
     # run_app turns SIGTERM/SIGINT into a graceful stop: no new connections, the writer drains.
-    web.run_app(app, host=listen_host, port=listen_port, access_log=None, print=None)
+    web.run_app(
+        app,
+        host=listen_host,
+        port=listen_port,
+        access_log=None,
+        print=None,
+        # Open requests get this long after SIGTERM; then the writer drains and we exit.
+        shutdown_timeout=settings.file.server.shutdown_timeout_s,
+    )
     log.info("stopped")
 
 

@@ -23,7 +23,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HTTPError as exc:
-        return web.json_response(exc.payload(), status=exc.status)
+        retry = exc.details.get("retry_after")
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return web.json_response(exc.payload(), status=exc.status, headers=headers)
     except web.HTTPException as exc:
         if exc.content_type == "application/json" or exc.status < 400:
             raise

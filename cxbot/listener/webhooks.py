@@ -16,19 +16,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
 
 from cxbot.config import Source
 from cxbot.errors import (
     BadRequest,
     HTTPError,
     NotFound,
-    PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from cxbot.listener.keys import BODY_LIMIT, NEW_SIGNALS, SOURCES, STORE
+from cxbot.listener.bodies import UPLOADS, read_body
+from cxbot.listener.keys import NEW_SIGNALS, SOURCES, STORE
 from cxbot.listener.logsafe import esc
 from cxbot.models import iso_utc, storable_text
 from cxbot.sources import get_provider
@@ -55,32 +53,6 @@ def _check_content_type(request: web.Request, provider: Provider) -> None:
     raise UnsupportedMediaType(
         f"content type {ctype or '(none)'!r} not accepted here; send {', '.join(provider.content_types)}"
     )
-
-
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(
-            f"body of {request.content_length} bytes is over the {limit}-byte limit"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"body is over the {limit}-byte limit")
-            chunks.append(chunk)
-    except (RequestPayloadError, HttpProcessingError) as exc:
-        # A Content-Encoding the body does not match (gzip that is not gzip), a broken chunk.
-        # The rest of the stream is unreadable: close the connection after the 400 rather than
-        # let aiohttp read on (its lingering read would re-raise and log a traceback).
-        request.content.feed_eof()
-        if request.protocol is not None:
-            request.protocol.close()
-        cause = exc.__cause__ if isinstance(exc.__cause__, HttpProcessingError) else exc
-        reason = cause.message if isinstance(cause, HttpProcessingError) else str(cause)
-        raise BadRequest(f"body could not be read: {' '.join(reason.split())}") from None
-    return b"".join(chunks)
 
 
 def delivery_from(request: web.Request, body: bytes) -> Delivery:
@@ -151,7 +123,7 @@ async def receive(request: web.Request) -> web.Response:
     try:
         source, provider = _lookup(request)
         _check_content_type(request, provider)
-        body = await _read_body(request, request.app[BODY_LIMIT])
+        body = await read_body(request, request.app[UPLOADS])
         delivery = delivery_from(request, body)
         parsed = check_and_parse(provider, source, source.credentials, delivery)
         rec = record_for(source, provider, delivery, parsed, request.content_type)
