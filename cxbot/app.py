@@ -16,6 +16,8 @@ from cxbot.cx.ask import slash_handler
 from cxbot.digest.job import digest_scheduler_ctx
 from cxbot.enrich.worker import EnrichmentWorker
 from cxbot.errors import ServiceUnavailable
+from cxbot.listener.bodies import UPLOADS, UploadLimits
+from cxbot.listener.housekeeping import housekeeping_ctx
 from cxbot.listener.keys import (
     BODY_LIMIT,
     NEW_SIGNALS,
@@ -101,10 +103,12 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[SOURCES] = settings.sources
     app[BODY_LIMIT] = server.max_body_bytes
+    app[UPLOADS] = UploadLimits(server.max_body_bytes, server.body_timeout_s, server.max_uploads)
     app[NEW_SIGNALS] = asyncio.Event()
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(digest_scheduler_ctx)  # after the workers: it pokes the outbox
+    app.cleanup_ctx.append(housekeeping_ctx)  # retention
     app.router.add_post("/webhooks/{source}", receive)
     app.router.add_get("/webhooks/{source}", handshake)  # HEAD too (SurveyMonkey checks it)
     app.router.add_get("/healthz", healthz)
@@ -135,7 +139,8 @@ def _slack_events_handler(app: web.Application) -> Any:
                     on_command=slash_handler(settings, app[STORE], app[OUTBOX].poke),
                 ),
             )
-            handler = events_route(bolt)
+            assert settings.slack_signing_secret is not None
+            handler = events_route(bolt, settings.slack_signing_secret.get_secret_value())
         result: web.StreamResponse = await handler(request)
         return result
 

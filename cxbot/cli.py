@@ -70,7 +70,15 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         "database %s; sources: %s", _database_label(settings), ", ".join(settings.sources) or "none"
     )
     # run_app turns SIGTERM/SIGINT into a graceful stop: no new connections, the writer drains.
-    web.run_app(app, host=listen_host, port=listen_port, access_log=None, print=None)
+    web.run_app(
+        app,
+        host=listen_host,
+        port=listen_port,
+        access_log=None,
+        print=None,
+        # Open requests get this long after SIGTERM; then the writer drains and we exit.
+        shutdown_timeout=settings.file.server.shutdown_timeout_s,
+    )
     log.info("stopped")
 
 

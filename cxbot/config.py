@@ -52,6 +52,21 @@ class ServerConfig(_Strict):
     replay_window_seconds: float = Field(
         300, gt=0, description="how old a signed timestamp may be (providers that sign one)"
     )
+    body_timeout_s: float = Field(
+        30, gt=0, description="a request body not fully received within this time gets 408"
+    )
+    max_uploads: int = Field(
+        256, ge=1, description="request bodies read at once; more wait, then get 503"
+    )
+    shutdown_timeout_s: float = Field(
+        10, gt=0, description="on SIGTERM, open requests get this long before they are cut"
+    )
+
+
+class RetentionConfig(_Strict):
+    events_days: int = Field(
+        30, ge=0, description="raw deliveries (`events`) kept this many days; 0 = keep"
+    )
 
 
 class SlackConfig(_Strict):
@@ -91,6 +106,7 @@ class FileConfig(_Strict):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     alerts: list[AlertRule] = Field(default_factory=list)
     spikes: list[SpikeRule] = Field(default_factory=list)

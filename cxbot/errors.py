@@ -6,9 +6,11 @@ CxbotError
     ├── BadRequest              400 malformed body, wrong types, missing fields
     ├── Unauthorized            401 missing or wrong signature / token
     ├── NotFound                404 unknown source
+    ├── RequestTimeout          408 body not received within `server.body_timeout_s`
     ├── PayloadTooLarge         413 body over `server.max_body_bytes`
     ├── UnsupportedMediaType    415 wrong content type
-    └── ServiceUnavailable      503 storage trouble: the provider should retry
+    ├── ClientGone              499 the client hung up mid-body (nobody reads the answer)
+    └── ServiceUnavailable      503 storage trouble or too many uploads: retry later
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class NotFound(HTTPError):
     code = "not_found"
 
 
+class RequestTimeout(HTTPError):
+    status = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(HTTPError):
     status = 413
     code = "payload_too_large"
@@ -65,3 +72,8 @@ class UnsupportedMediaType(HTTPError):
 class ServiceUnavailable(HTTPError):
     status = 503
     code = "unavailable"
+
+
+class ClientGone(HTTPError):
+    status = 499  # nginx's "client closed request": logged, never seen by the client
+    code = "client_gone"

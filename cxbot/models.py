@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -24,8 +25,35 @@ def to_utc(value: datetime) -> datetime:
 
 
 def iso_utc(value: datetime) -> str:
-    """The storage form of a time: ISO-8601 UTC with a `Z`, sortable as text."""
-    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The storage form of a time: ISO-8601 UTC with a `Z`, sortable as text. One fixed width
+    (`strftime("%Y")` writes year 5 as "5", which sorts after "2026")."""
+    v = to_utc(value)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v:%H:%M:%S.%f}Z"
+
+
+# The window a signal's own time must fall in (docs/configuration.md, "What is stored"): nothing
+# a customer wrote predates it, and a clock a little ahead is forgiven, a year ahead is not.
+EARLIEST_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=2)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """Lone surrogates (a JSON `"\\udc00"`, an undecodable header byte) replaced by U+FFFD:
+    they cannot be encoded as UTF-8, so SQLite and the log would refuse the whole row."""
+    return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+
+
+def storable_json(value: Any) -> Any:
+    """`storable_text` over every key and string of a decoded JSON value."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_json(k): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_json(v) for v in value]
+    return value
 
 
 def _drop_nul(v: Any) -> Any:
@@ -92,10 +120,23 @@ class Signal(BaseModel):
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v or None
 
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _storable_metadata(cls, v: Any) -> Any:
+        return storable_json(v) if isinstance(v, dict) else v
+
     @field_validator("created_at")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
-        return to_utc(v) if v is not None else None
+        if v is None:
+            return None
+        v = to_utc(v)
+        latest = datetime.now(UTC) + LATEST_AHEAD
+        if not EARLIEST_CREATED <= v <= latest:
+            raise ValueError(
+                f"must be between {EARLIEST_CREATED:%Y-%m-%d} and two days from now, got {iso_utc(v)}"
+            )
+        return v
 
     @model_validator(mode="after")
     def _needs_text_or_score(self) -> Signal:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cxbot.enrich.textnorm import fold
 from cxbot.models import Kind
 
 Label = Literal["negative", "neutral", "positive", "unscored"]
@@ -116,11 +117,13 @@ class Facts:
 @lru_cache(maxsize=1024)
 def _word_pattern(word: str) -> re.Pattern[str]:
     # Word boundaries that work for any script: not preceded or followed by a word character.
-    return re.compile(r"(?<!\w)" + re.escape(word.casefold()) + r"(?!\w)")
+    return re.compile(r"(?<!\w)" + re.escape(fold(word)) + r"(?!\w)")
 
 
 def has_keyword(text: str, keywords: Iterable[str]) -> bool:
-    folded = text.casefold()
+    # The topics' normalisation (textnorm.fold): a word hidden by a zero-width space or typed
+    # in fullwidth letters must not get the topic but escape the alert.
+    folded = fold(text)
     return any(_word_pattern(k).search(folded) for k in keywords if k.strip())
 
 

@@ -10,9 +10,15 @@ entry per word instead of one per spelling:
   keyboards, so "كيفيت" and "کیفیت" must be the same word;
 * the zero-width non-joiner becomes a space, so "حساب‌ها" (accounts) still starts with the word
   "حساب" and the attached plural does not hide it;
-* Persian and Arabic-Indic digits become ASCII digits.
+* Persian and Arabic-Indic digits become ASCII digits;
+* compatibility forms (fullwidth "ｒｅｆｕｎｄ", ligatures) become their plain letters (NFKD, which
+  also splits off the accents), and the invisible characters that hide a word from a matcher
+  -- zero-width space and joiners, word joiner, soft hyphen, bidi marks, embeddings, overrides
+  and isolates, BOM -- are removed: "ref\u200bund" is "refund".
 
-Folding is applied to keywords and texts alike, so it never needs to be reversible.
+Folding is applied to keywords and texts alike, so it never needs to be reversible. It is the
+one normalisation of every matcher: topics, urgency, CX rules and alert keywords
+(cxbot/alerts/rules.py).
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ _TABLE = str.maketrans(
         "\u200d": None,  # zero-width joiner
         "\u200f": None,  # right-to-left mark
         "\u200e": None,  # left-to-right mark
+        # Invisible in rendered text, so they can split a word without anyone seeing it.
+        **dict.fromkeys(["\u200b", "\u2060", "\ufeff", "\u00ad", "\u061c"]),
+        **dict.fromkeys(map(chr, range(0x202A, 0x202F))),  # bidi embeddings and overrides
+        **dict.fromkeys(map(chr, range(0x2066, 0x206A))),  # bidi isolates
         **{chr(0x06F0 + d): str(d) for d in range(10)},  # Persian digits
         **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
     }
@@ -45,7 +55,7 @@ _TABLE = str.maketrans(
 def fold(text: str) -> str:
     """The matching form of `text`: lower-case, accent-free, one spelling per letter."""
     decomposed = unicodedata.normalize("NFKD", text)
-    return _MARKS.sub("", decomposed).translate(_TABLE).lower()
+    return _MARKS.sub("", decomposed).translate(_TABLE).casefold()
 
 
 # Scripts that decide which candidate languages a text can be in. Ranges cover the letters

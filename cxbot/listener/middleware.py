@@ -9,6 +9,7 @@ from aiohttp import web
 
 from cxbot.errors import HTTPError
 from cxbot.listener.keys import STORE
+from cxbot.listener.logsafe import esc
 from cxbot.store.reads import unenriched_count
 
 log = logging.getLogger("cxbot.web")
@@ -22,7 +23,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HTTPError as exc:
-        return web.json_response(exc.payload(), status=exc.status)
+        retry = exc.details.get("retry_after")
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return web.json_response(exc.payload(), status=exc.status, headers=headers)
     except web.HTTPException as exc:
         if exc.content_type == "application/json" or exc.status < 400:
             raise
@@ -32,7 +35,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"},
         )
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", esc(request.method), esc(request.path))
         return web.json_response(
             {"error": "internal", "message": "internal error; the delivery was not stored"},
             status=500,

@@ -9,18 +9,24 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from cxbot.alerts.actions import apply_action
 from cxbot.config import Settings
+from cxbot.errors import Unauthorized
+from cxbot.listener.bodies import UPLOADS, read_body
+from cxbot.listener.logsafe import esc
+from cxbot.models import storable_text
+from cxbot.sources.signing import hmac_digest, signature_matches
 
 log = logging.getLogger("cxbot.slack")
 
@@ -28,6 +34,36 @@ Poke = Callable[[], None]
 CommandHandler = Callable[
     [dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]], Awaitable[None]
 ]
+SLACK_WINDOW_S = 300  # Slack's documented replay window for X-Slack-Request-Timestamp
+MAX_SIGNAL_ID = 2**63 - 1  # SQLite's INTEGER
+
+
+def slack_signature_problem(
+    secret: str, body: bytes, timestamp: str | None, signature: str | None, now: float
+) -> str | None:
+    """Why a request is not from Slack (v0 signature over `v0:{timestamp}:{body}`), or None.
+    Checked before Bolt sees the request: Bolt's own check raises on a timestamp that is not
+    a number, and logs the whole body of every forged request."""
+    if not timestamp or not signature:
+        return "missing X-Slack-Request-Timestamp or X-Slack-Signature header"
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return "X-Slack-Request-Timestamp is not a unix time"
+    if abs(now - int(timestamp)) > SLACK_WINDOW_S:
+        return "stale X-Slack-Request-Timestamp"
+    expected = "v0=" + hmac_digest(secret, b"v0:" + timestamp.encode() + b":" + body).hex()
+    if not signature_matches(expected, signature):
+        return "signature does not match"
+    return None
+
+
+def signal_id_of(value: Any) -> int:
+    """A button's value as a signal id: decimal digits that fit SQLite's INTEGER."""
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        raise ValueError(f"button value {esc(value, 40)!r} is not a signal id")
+    number = int(value[:20])
+    if len(value) > 19 or not 0 < number <= MAX_SIGNAL_ID:
+        raise ValueError(f"button value {esc(value, 40)!r} is not a signal id")
+    return number
 
 
 def build_bolt(
@@ -50,9 +86,9 @@ def build_bolt(
     ) -> None:
         await ack()
         started = time.perf_counter()
-        user = body["user"]["id"]
+        user = esc(body.get("user", {}).get("id"), 40)
         try:
-            signal_id = int(action["value"])
+            signal_id = signal_id_of(action.get("value"))
             change = await store.write(
                 partial(
                     apply_action,
@@ -63,13 +99,13 @@ def build_bolt(
                 )
             )
         except (ValueError, LookupError) as exc:
-            log.warning("button %s by %s refused: %s", action.get("action_id"), user, exc)
+            log.warning("button %s by %s refused: %s", esc(action.get("action_id")), user, exc)
             return
         if change.updates:
             poke_outbox()
         log.info(
             "button %s signal=%d by=%s changed=%s status=%s %.0fms",
-            action["action_id"],
+            esc(action["action_id"]),
             signal_id,
             user,
             change.changed,
@@ -91,9 +127,32 @@ def build_bolt(
     return bolt
 
 
-def events_route(bolt: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _one(value: str | Sequence[str] | None) -> str | None:
+    return value if isinstance(value, str) or value is None else None
+
+
+def events_route(
+    bolt: AsyncApp, signing_secret: str
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        # The same bounded read as webhooks: a stalled upload here is cut off too.
+        body = await read_body(request, request.app[UPLOADS])
+        headers: dict[str, str | Sequence[str]] = {
+            storable_text(k.lower()): storable_text(v) for k, v in request.headers.items()
+        }
+        problem = slack_signature_problem(
+            signing_secret,
+            body,
+            _one(headers.get("x-slack-request-timestamp")),
+            _one(headers.get("x-slack-signature")),
+            time.time(),
+        )
+        if problem is not None:
+            log.info("slack request refused: %s (%d bytes)", problem, len(body))
+            raise Unauthorized(problem)
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8", "replace"), query=request.query_string, headers=headers
+        )
         bolt_response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

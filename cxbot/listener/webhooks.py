@@ -7,6 +7,7 @@ that answers those.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -21,12 +22,13 @@ from cxbot.errors import (
     BadRequest,
     HTTPError,
     NotFound,
-    PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
 )
-from cxbot.listener.keys import BODY_LIMIT, NEW_SIGNALS, SOURCES, STORE
-from cxbot.models import iso_utc
+from cxbot.listener.bodies import UPLOADS, read_body
+from cxbot.listener.keys import NEW_SIGNALS, SOURCES, STORE
+from cxbot.listener.logsafe import esc
+from cxbot.models import iso_utc, storable_text
 from cxbot.sources import get_provider
 from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
 from cxbot.store.intake import DeliveryRecord, StoredDelivery, store_deliveries
@@ -53,26 +55,13 @@ def _check_content_type(request: web.Request, provider: Provider) -> None:
     )
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(
-            f"body of {request.content_length} bytes is over the {limit}-byte limit"
-        )
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body is over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def delivery_from(request: web.Request, body: bytes) -> Delivery:
+    # Undecodable bytes in a header or the query arrive as lone surrogates; made storable here,
+    # once, so no adapter or signature check meets text it cannot encode.
     return Delivery(
         body=body,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=dict(request.query),
+        headers={storable_text(k.lower()): storable_text(v) for k, v in request.headers.items()},
+        query={storable_text(k): storable_text(v) for k, v in request.query.items()},
         method=request.method,
         now=time.time(),
     )
@@ -108,6 +97,8 @@ def record_for(
         signals=parsed.signals,
         rejected=parsed.errors,
         ping=parsed.ping,
+        body_sha256=hashlib.sha256(delivery.body).hexdigest(),
+        body_bytes=len(delivery.body),
     )
 
 
@@ -132,7 +123,7 @@ async def receive(request: web.Request) -> web.Response:
     try:
         source, provider = _lookup(request)
         _check_content_type(request, provider)
-        body = await _read_body(request, request.app[BODY_LIMIT])
+        body = await read_body(request, request.app[UPLOADS])
         delivery = delivery_from(request, body)
         parsed = check_and_parse(provider, source, source.credentials, delivery)
         rec = record_for(source, provider, delivery, parsed, request.content_type)
@@ -153,9 +144,9 @@ async def receive(request: web.Request) -> web.Response:
     finally:
         log.info(
             "delivery source=%s id=%s %s %.1fms",
-            name,
-            (parsed.event_id if parsed else None) or "-",
-            outcome,
+            esc(name),
+            esc((parsed.event_id if parsed else None) or "-"),
+            esc(outcome),
             (time.perf_counter() - started) * 1000,
         )
 
@@ -175,5 +166,5 @@ async def handshake(request: web.Request) -> web.Response:
             content_type="application/json",
         )
     reply = provider.handshake(delivery_from(request, b""), source.credentials)
-    log.info("handshake source=%s status=%d", source.name, reply.status)
+    log.info("handshake source=%s status=%d", esc(source.name), reply.status)
     return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)

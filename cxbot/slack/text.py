@@ -40,7 +40,10 @@ _UNLOOK = {v: k for k, v in _LOOKALIKES.items()} | {_AT_LOOKALIKE: "@"}
 
 # C0 and C1 controls other than tab and newline: unreadable in Slack, and on a console an ESC
 # in a review could rewrite the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Also the invisible characters that change what a reader sees: bidi embeddings, overrides and
+# isolates (U+202E turns "gpj.exe" around) and zero-width space, word joiner, BOM (they hide
+# words). Kept: ZWJ (emoji sequences), ZWNJ (Persian), LRM/RLM (harmless direction marks).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 # Not after a word character or dot, so e-mail addresses (ann@here.com) stay as they are.
 _BROADCAST = re.compile(r"(?<![\w.])@(here|channel|everyone)\b", re.IGNORECASE)
 _LINE_QUOTE = re.compile(r"^([ \t]*)>", re.MULTILINE)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.models import Author, Signal
@@ -23,7 +23,8 @@ class GenericSignal(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | int
+    # Strict: in pydantic's lax mode `true` would pass as the integer 1 and collide with id 1.
+    id: StrictStr | StrictInt
     kind: str
     text: str | None = None
     title: str | None = None
@@ -35,7 +36,7 @@ class GenericSignal(BaseModel):
     created_at: Any = None
     channel: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    thread_key: str | int | None = None
+    thread_key: StrictStr | StrictInt | None = None
 
 
 def signal_from_generic(item: Any) -> Signal:

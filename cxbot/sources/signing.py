@@ -21,7 +21,10 @@ def signature_matches(expected: bytes | str, given: str | None) -> bool:
         return False
     if isinstance(expected, bytes):
         expected = expected.decode("ascii")
-    return hmac.compare_digest(expected.encode(), given.strip().encode())
+    # surrogatepass: a header with undecodable bytes is a mismatch, never an encoding error.
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.strip().encode("utf-8", "surrogatepass")
+    )
 
 
 def b64(data: bytes) -> str:

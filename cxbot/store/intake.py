@@ -6,6 +6,7 @@ These functions run on the writer thread inside its transaction (see cxbot/store
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ class DeliveryRecord:
     signals: Sequence[Signal] = ()
     rejected: Sequence[ItemError] = ()
     ping: bool = False
+    # Of the raw bytes as received (the body above is their text); from `body` when not given.
+    body_sha256: str | None = None
+    body_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,16 +81,31 @@ def signal_row(
     }
 
 
-def _known_ids(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _known_ids(
+    db: Database, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(source, external_id) -> (signal id, id of the event that first brought it)."""
     if not keys:
         return {}
     rows = json_rows(
         db,
-        "SELECT json_group_array(json_array(s.source, s.external_id, s.id)) FROM json_each(?) j"
+        "SELECT json_group_array(json_array(s.source, s.external_id, s.id, s.event_id))"
+        " FROM json_each(?) j"
         f" JOIN signals s ON s.source = {item(0)} AND s.external_id = {item(1)}",
         [json.dumps(sorted(keys), ensure_ascii=False)],
     )
-    return {(source, external_id): signal_id for source, external_id, signal_id in rows}
+    return {(source, ext): (signal_id, event) for source, ext, signal_id, event in rows}
+
+
+def _kept_body(rec: DeliveryRecord, new: int) -> tuple[str, str]:
+    """What `events` keeps of a delivery: (outcome, body). A ping or a test send (answered
+    without credentials by some providers) and a delivery that brought nothing new keep no
+    body, only its hash and size: a flood of either cannot fill the disk."""
+    if rec.ping:
+        return "ping", ""
+    if rec.signals and not new:
+        return "duplicate", ""
+    return "stored", rec.body
 
 
 def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[StoredDelivery]:
@@ -108,11 +127,13 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
     stored: list[StoredDelivery] = []
     for rec in recs:
         new_ids: list[int] = []
+        first_event: int | None = None
         for signal in rec.signals:
             key = (rec.source, signal.external_id)
             if key in known:
+                first_event = first_event or known[key][1]
                 continue
-            known[key] = signal_id
+            known[key] = (signal_id, event_id)
             new_ids.append(signal_id)
             row = signal_row(
                 signal,
@@ -123,9 +144,9 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
             )
             signals.append({"id": signal_id, **row})
             signal_id += 1
-        ids = [known[(rec.source, s.external_id)] for s in rec.signals]
+        ids = [known[(rec.source, s.external_id)][0] for s in rec.signals]
         duplicates = len(rec.signals) - len(new_ids)
-        events.append(_event_row(rec, event_id, len(new_ids), duplicates))
+        events.append(_event_row(rec, event_id, len(new_ids), duplicates, first_event))
         stored.append(StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids))
         event_id += 1
     # Events first: signals reference them (foreign key).
@@ -134,7 +155,11 @@ def store_deliveries(db: Database, recs: Sequence[DeliveryRecord]) -> list[Store
     return stored
 
 
-def _event_row(rec: DeliveryRecord, event_id: int, accepted: int, duplicates: int) -> dict[str, Any]:
+def _event_row(
+    rec: DeliveryRecord, event_id: int, accepted: int, duplicates: int, first_event: int | None
+) -> dict[str, Any]:
+    outcome, body = _kept_body(rec, accepted)
+    raw = rec.body.encode("utf-8", "surrogatepass") if rec.body_sha256 is None else b""
     return {
         "id": event_id,
         "source": rec.source,
@@ -143,25 +168,31 @@ def _event_row(rec: DeliveryRecord, event_id: int, accepted: int, duplicates: in
         "delivery_id": rec.delivery_id,
         "event_type": rec.event_type,
         "content_type": rec.content_type,
-        "headers": json.dumps(storable_headers(rec.headers), ensure_ascii=False),
-        "body": rec.body,
-        "outcome": "ping" if rec.ping else "stored",
+        "headers": json.dumps({} if rec.ping else storable_headers(rec.headers), ensure_ascii=False),
+        "body": body,
+        "outcome": outcome,
+        "body_sha256": rec.body_sha256 or hashlib.sha256(raw).hexdigest(),
+        "body_bytes": len(raw) if rec.body_bytes is None else rec.body_bytes,
+        "duplicate_of": first_event if outcome == "duplicate" else None,
         "accepted": accepted,
         "duplicates": duplicates,
         "rejected": json.dumps([{"index": e.index, "message": e.message} for e in rec.rejected]),
     }
 
 
-def _known_ids_pg(db: Database, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _known_ids_pg(
+    db: Database, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(source, external_id) -> (signal id, id of the event that first brought it)."""
     if not keys:
         return {}
     sources, externals = zip(*sorted(keys), strict=True)
     rows = db.execute(
-        "SELECT s.source, s.external_id, s.id FROM unnest(?::text[], ?::text[]) AS k(source, ext)"
+        "SELECT s.source, s.external_id, s.id, s.event_id FROM unnest(?::text[], ?::text[]) AS k(source, ext)"
         " JOIN signals s ON s.source = k.source AND s.external_id = k.ext",
         [list(sources), list(externals)],
     ).fetchall()
-    return {(source, external_id): int(signal_id) for source, external_id, signal_id in rows}
+    return {(source, ext): (int(signal_id), event) for source, ext, signal_id, event in rows}
 
 
 def _store_deliveries_pg(db: Database, recs: Sequence[DeliveryRecord]) -> list[StoredDelivery]:
@@ -200,21 +231,24 @@ def _store_deliveries_pg(db: Database, recs: Sequence[DeliveryRecord]) -> list[S
             ).fetchall()
         }
         ours = {k for k, row in fresh.items() if row["id"] in inserted}
-        known |= {k: row["id"] for k, row in fresh.items() if k in ours}
+        known |= {k: (row["id"], row["event_id"]) for k, row in fresh.items() if k in ours}
         known |= _known_ids_pg(db, set(fresh) - ours)  # stored by another replica meanwhile
     stored: list[StoredDelivery] = []
     events: list[dict[str, Any]] = []
     counted: set[tuple[str, str]] = set()  # a key is new once: in its first delivery, first item
     for rec, event_id in zip(recs, event_ids, strict=True):
         new_ids = []
+        first_event: int | None = None
         for signal in rec.signals:
             key = (rec.source, signal.external_id)
             if key in ours and key not in counted:
                 counted.add(key)
-                new_ids.append(known[key])
-        ids = [known[(rec.source, s.external_id)] for s in rec.signals]
+                new_ids.append(known[key][0])
+            else:
+                first_event = first_event or known[key][1]
+        ids = [known[(rec.source, s.external_id)][0] for s in rec.signals]
         duplicates = len(rec.signals) - len(new_ids)
-        events.append(_event_row(rec, event_id, len(new_ids), duplicates))
+        events.append(_event_row(rec, event_id, len(new_ids), duplicates, first_event))
         stored.append(StoredDelivery(event_id, ids, len(new_ids), duplicates, new_ids))
     insert_json_rows(db, "events", events)
     return stored

@@ -204,3 +204,16 @@ BEGIN
      AND period = substr(new.dedup_key, 8, instr(substr(new.dedup_key, 8), ':') - 1);
 END"""
     )
+
+
+@migrations()
+def m005_events_kept_small(db: Database) -> None:
+    """`events` bounded (issue 14): a ping, a test send or an all-duplicate delivery keeps its
+    hash and size but no body, a duplicate points at the event that first brought its signal,
+    and retention (cxbot/store/retention.py) prunes by `received_at` (index events_received)
+    and clears the pruned ids from `signals.event_id` (index signals_event)."""
+    db.execute("ALTER TABLE events ADD COLUMN body_sha256 TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN body_bytes INTEGER")
+    # Not a foreign key: the first copy may be pruned before its duplicates are.
+    db.execute("ALTER TABLE events ADD COLUMN duplicate_of INTEGER")
+    db.execute("CREATE INDEX signals_event ON signals (event_id) WHERE event_id IS NOT NULL")

@@ -1,0 +1,74 @@
+"""Daily housekeeping in `cxbot serve`: retention, as one APScheduler job owned by a cleanup_ctx.
+
+The job runs once a day (and once shortly after start-up, so a server restarted daily still
+prunes) and deletes raw deliveries older than `[retention] events_days` in bounded steps
+(cxbot/store/retention.py), each its own writer job so webhooks are never held up for long.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cxbot.config import RetentionConfig
+from cxbot.listener.keys import SETTINGS, STORE
+from cxbot.store.retention import PRUNE_STEP, prune_events
+from cxbot.store.writer import Store
+
+log = logging.getLogger("cxbot.retention")
+
+HOUSEKEEPING = web.AppKey("housekeeping", AsyncIOScheduler)
+START_DELAY = timedelta(minutes=5)  # after start-up's own work (backlog, missed digests)
+
+
+async def prune_once(
+    store: Store, config: RetentionConfig, now: datetime, step: int = PRUNE_STEP
+) -> int:
+    """Every event past its retention, `step` rows per writer job; the number pruned."""
+    if config.events_days == 0:
+        return 0
+    before = now - timedelta(days=config.events_days)
+    total = 0
+    while True:
+        deleted = await store.write(partial(prune_events, before=before, limit=step))
+        total += deleted
+        if deleted < step:
+            break
+    if total:
+        log.info("retention: pruned %d events received before %s", total, before.date())
+    return total
+
+
+async def _job(store: Store, config: RetentionConfig) -> None:
+    try:
+        await prune_once(store, config, datetime.now(UTC))
+    except Exception:  # a failed prune is retried tomorrow; it must not stop the scheduler
+        log.exception("retention: prune failed")
+
+
+async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Register after the store's ctx."""
+    config = app[SETTINGS].file.retention
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        _job,
+        IntervalTrigger(days=1, timezone=UTC),
+        args=[app[STORE], config],
+        id="retention",
+        name="retention",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC) + START_DELAY,
+    )
+    scheduler.start()
+    app[HOUSEKEEPING] = scheduler
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
