@@ -54,8 +54,13 @@ async def _task(coro: Coroutine[Any, Any, None], name: str) -> AsyncIterator[asy
         yield task
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            # The task's own cancel ends here; a cancel of the task stopping it goes on.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
 
 
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -190,10 +191,11 @@ class EnrichmentWorker:
                 raise
             except Exception:
                 log.exception("enrichment batch failed; retrying in %.1fs", poll)
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=poll)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the
+            # event fires, and shutdown then waits on this loop forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(poll):
+                    await self.wake.wait()
             self.wake.clear()
 
     async def drain(self) -> int:

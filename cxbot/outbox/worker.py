@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import random
@@ -98,10 +99,11 @@ class OutboxWorker:
                 except Exception:
                     log.exception("outbox round failed")
                     wait = 5.0
-                try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the
+                # event fires, and shutdown then waits on this loop forever.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self.wake.wait()
                 self.wake.clear()
         finally:
             for task in self._lanes.values():
