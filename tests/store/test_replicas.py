@@ -104,7 +104,11 @@ async def test_three_replicas_store_enrich_and_alert_each_signal_once(
     assert len(ids) == 18 and ids == sorted(set(ids))  # once each, in the channel's order
     stamps = [float(m["ts"]) for m in fake_slack.messages["C0001"]]
     gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert min(gaps) >= PACE * 0.9, gaps  # the channel's pace held across replicas
+    # The channel's pace held across replicas. Stamps are taken where the fake Slack receives,
+    # so each gap carries the loopback's jitter on a loaded machine: no gap near zero (two
+    # replicas posting at once), and the run as a whole no faster than the pace.
+    assert min(gaps) >= PACE * 0.5, gaps
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) * PACE * 0.95, gaps
     assert await query(pg_engine, "SELECT count(*), count(enriched_at) FROM signals") == [(18, 18)]
     assert await query(pg_engine, "SELECT count(*), count(DISTINCT signal_id) FROM outbox") == [
         (18, 18)
