@@ -274,7 +274,17 @@ def digest(
         window = digest_window(period, settings.tz, now)
     except WeekError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
-    targets = list(channels) or list(config.channels)
+    # A channel given by hand must be a digest channel ('#' optional), in either mode: an unknown
+    # one would print or send the unfiltered digest under a name nobody configured.
+    known = {c.lstrip("#"): c for c in config.channels}
+    unknown = [c for c in channels if c.lstrip("#") not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(map(repr, unknown))} is not a digest channel; [digest] channels are "
+            f"{', '.join(config.channels) or 'empty'}",
+            param_hint="--channel",
+        )
+    targets = [known[c.lstrip("#")] for c in channels] or list(config.channels)
     if mode == "print":
         pg = settings.file.database.url is not None
         if not pg and not settings.db_path.exists():
@@ -299,8 +309,8 @@ def digest(
         return
     if not window.complete:
         raise click.BadParameter(f"{period} is not over yet: --print previews it")
-    if not targets or any(c not in config.channels for c in targets):
-        raise click.BadParameter(f"digest channels are {config.channels} ([digest] channels)")
+    if not targets:
+        raise click.BadParameter("no digest channels: set [digest] channels in the config")
     setup_logging("WARNING")
 
     async def send() -> list[tuple[str, bool, tuple[Any, ...]]]:

@@ -303,6 +303,11 @@ async def test_cli_print_writes_the_digest_and_nothing_else(digest_settings: Set
     assert rows(digest_settings, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == [(0,)]
     code, _, err = await cli(cli_env(digest_settings), "digest", "--week", "2026-47")
     assert code == 2 and "YYYY-Www" in err
+    code, out, err = await cli(
+        cli_env(digest_settings), "digest", "--print", "--week", "2026-W47", "--channel", "#nope"
+    )
+    assert (code, out) == (2, "") and "'#nope' is not a digest channel" in err
+    assert "[digest] channels are #cx-weekly" in err
 
 
 async def test_cli_send_delivers_once(digest_settings: Settings, fake_slack: FakeSlack) -> None:
