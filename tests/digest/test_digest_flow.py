@@ -244,6 +244,32 @@ async def test_missed_digest_outside_grace_is_recorded_skipped(
     assert posts(fake_slack) == []
 
 
+NO_GRACE = """
+[digest]
+schedule = "mon 09:00"
+channels = ["#cx-weekly"]
+grace_hours = 0
+"""
+
+
+async def test_a_send_due_before_the_install_is_not_a_missed_digest(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(NO_GRACE, {"CXBOT_WEB_SECRET": "x"})
+    prepare(settings)  # the database is created now: last Monday's send predates it
+    now = datetime.now(UTC)
+    with caplog.at_level("INFO", logger="cxbot.digest"):
+        async with running(settings, Clock(now)) as app:
+            await runs_done(app)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "was due before this database was created: not sent" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="cxbot.digest"):  # a week on, down through Monday
+        async with running(settings, Clock(now + timedelta(days=8))) as app:
+            await runs_done(app)
+    assert [r.levelname for r in caplog.records if "missed by" in r.getMessage()] == ["WARNING"]
+
+
 FILTERED = """
 [digest]
 channels = ["#cx-weekly", "#app-reviews"]
