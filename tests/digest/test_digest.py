@@ -230,8 +230,8 @@ def test_a_source_with_no_surveys(db: Database) -> None:
     assert "No data for NPS, CSAT, CES in either week." in text
     assert "NPS " not in text.replace("No data for NPS", "")
     assert (d.changes["rating"].n, d.changes["volume"].n) == (4, 4)
-    # Too few signals for any change to count: the headline says so, with the volume.
-    assert d.headline == "No big changes: 4 signals (+33% on the week before)."
+    # +33% is past the volume threshold but on 4 signals: the headline says it cannot call it.
+    assert d.headline == "4 signals (+33% on the week before): too few to call any change."
     assert d.data.loop.raised == 2  # the ticket's alert is not the app channel's
     assert [r.source for r in d.data.negative] == ["appstore", "appstore"]
 
@@ -288,6 +288,10 @@ def test_headline_prefers_the_biggest_change_past_its_threshold() -> None:
     assert d.headline == "Volume rose 67% to 100 signals (60 in the week before)."
     first = build_digest(DigestData(window, Scope(), big, Counts()))
     assert first.headline == "100 signals; none in the week before to compare with."
+    steady = build_digest(DigestData(window, Scope(), big, Counts(n=95, negative=19)))
+    assert steady.headline == "No big changes: 100 signals (+5% on the week before)."
+    few = build_digest(DigestData(window, Scope(), Counts(n=14), Counts(n=9)))
+    assert few.headline == "14 signals (+56% on the week before): too few to call any change."
 
 
 def test_chart_is_a_png_and_the_digest_does_without_matplotlib(
