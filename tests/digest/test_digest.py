@@ -35,6 +35,7 @@ from cxbot.digest.config import DigestConfig, parse_schedule
 from cxbot.digest.queries import collect, digest_preview
 from cxbot.digest.render import duration, render, render_plain
 from cxbot.metrics import Counts
+from cxbot.slack.blocks import console_text
 from cxbot.store.rollup import set_rollup_timezone
 from cxbot.store.writer import connect, migrate
 from tests.kit.digest_data import add, fill, utc
@@ -234,6 +235,14 @@ def test_a_source_with_no_surveys(db: Database) -> None:
     assert d.headline == "4 signals (+33% on the week before): too few to call any change."
     assert d.data.loop.raised == 2  # the ticket's alert is not the app channel's
     assert [r.source for r in d.data.negative] == ["appstore", "appstore"]
+
+
+def test_the_console_shows_a_sent_digest_as_print_does(db: Database) -> None:
+    # The console sink prints the message's blocks: paragraphs and all, like `digest --print`.
+    for scope in (Scope(), Scope(("appstore",), None, "App reviews")):
+        d = digest_for(db, scope)
+        assert "\n\n" in render_plain(d)
+        assert console_text(render(d)) == render_plain(d)
 
 
 def test_kinds_filter(db: Database) -> None:
