@@ -19,6 +19,7 @@ from cxbot.errors import ServiceUnavailable
 from cxbot.listener.bodies import UPLOADS, UploadLimits
 from cxbot.listener.housekeeping import housekeeping_ctx
 from cxbot.listener.keys import (
+    BIG_PARSES,
     BODY_LIMIT,
     NEW_SIGNALS,
     OUTBOX,
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> web.Application:
     app[BODY_LIMIT] = server.max_body_bytes
     app[UPLOADS] = UploadLimits(server.max_body_bytes, server.body_timeout_s, server.max_uploads)
     app[NEW_SIGNALS] = asyncio.Event()
+    app[BIG_PARSES] = asyncio.Semaphore(1)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(digest_scheduler_ctx)  # after the workers: it pokes the outbox
