@@ -19,6 +19,7 @@ from cxbot.errors import ServiceUnavailable
 from cxbot.listener.bodies import UPLOADS, UploadLimits
 from cxbot.listener.housekeeping import housekeeping_ctx
 from cxbot.listener.keys import (
+    BIG_PARSES,
     BODY_LIMIT,
     NEW_SIGNALS,
     OUTBOX,
@@ -26,7 +27,8 @@ from cxbot.listener.keys import (
     SOURCES,
     STORE,
 )
-from cxbot.listener.middleware import error_middleware, healthz
+from cxbot.listener.logsafe import quiet_malformed_requests
+from cxbot.listener.middleware import error_middleware, expect_continue, healthz
 from cxbot.listener.slack import build_bolt, events_route
 from cxbot.listener.webhooks import handshake, receive
 from cxbot.outbox.worker import OutboxWorker
@@ -103,6 +105,7 @@ async def slack_not_configured(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings) -> web.Application:
     server = settings.file.server
+    quiet_malformed_requests()
     # aiohttp's own limit is a backstop; cxbot/listener/webhooks.py enforces max_body_bytes with a clear 413.
     app = web.Application(middlewares=[error_middleware], client_max_size=server.max_body_bytes + 1)
     app[SETTINGS] = settings
@@ -110,17 +113,22 @@ def create_app(settings: Settings) -> web.Application:
     app[BODY_LIMIT] = server.max_body_bytes
     app[UPLOADS] = UploadLimits(server.max_body_bytes, server.body_timeout_s, server.max_uploads)
     app[NEW_SIGNALS] = asyncio.Event()
+    app[BIG_PARSES] = asyncio.Semaphore(1)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(digest_scheduler_ctx)  # after the workers: it pokes the outbox
     app.cleanup_ctx.append(housekeeping_ctx)  # retention
-    app.router.add_post("/webhooks/{source}", receive)
-    app.router.add_get("/webhooks/{source}", handshake)  # HEAD too (SurveyMonkey checks it)
-    app.router.add_get("/healthz", healthz)
-    if settings.slack_signing_secret is not None:
-        app.router.add_post("/slack/events", _slack_events_handler(app))
+    app.router.add_post("/webhooks/{source}", receive, expect_handler=expect_continue)
+    # HEAD too (SurveyMonkey checks it)
+    app.router.add_get("/webhooks/{source}", handshake, expect_handler=expect_continue)
+    app.router.add_get("/healthz", healthz, expect_handler=expect_continue)
+    # Bolt needs both: with the secret alone every signed request would fail to build it (500).
+    if settings.slack_signing_secret is not None and settings.slack_token is not None:
+        app.router.add_post(
+            "/slack/events", _slack_events_handler(app), expect_handler=expect_continue
+        )
     else:
-        app.router.add_post("/slack/events", slack_not_configured)
+        app.router.add_post("/slack/events", slack_not_configured, expect_handler=expect_continue)
     return app
 
 

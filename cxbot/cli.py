@@ -59,23 +59,24 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     from aiohttp import web
 
     from cxbot.app import create_app
+    from cxbot.listener.startup import config_lines, exposure_lines, listening_line
 
     settings = settings_or_exit(config_path)
     setup_logging()
-    app = create_app(settings)
     listen_host = host or settings.file.server.host
     listen_port = settings.port if port is None else port
     log = logging.getLogger("cxbot")
-    log.info(
-        "database %s; sources: %s", _database_label(settings), ", ".join(settings.sources) or "none"
-    )
+    for level, line in config_lines(settings, Path.cwd()) + exposure_lines(settings, listen_host):
+        log.log(level, "%s", line)
+    app = create_app(settings)
     # run_app turns SIGTERM/SIGINT into a graceful stop: no new connections, the writer drains.
     web.run_app(
         app,
         host=listen_host,
         port=listen_port,
         access_log=None,
-        print=None,
+        # Called once the socket is bound: our one line instead of aiohttp's banner.
+        print=lambda _banner: log.info("%s", listening_line(settings, listen_host, listen_port)),
         # Open requests get this long after SIGTERM; then the writer drains and we exit.
         shutdown_timeout=settings.file.server.shutdown_timeout_s,
     )
@@ -167,22 +168,20 @@ def ingest(config_path: Path | None, file: Path, source: str) -> None:
         sys.exit(1)
 
 
-def _database_label(settings: Settings) -> str:
-    """The SQLite path, or the PostgreSQL URL without its password."""
-    from cxbot.store.pg import redacted
-
-    url = settings.file.database.url
-    return redacted(url) if url else str(settings.db_path)
-
-
 @main.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:
-    """Validate the config and print a redacted summary."""
+    """Validate the config and print a redacted summary (warnings on stderr)."""
+    from cxbot.listener.startup import config_lines, database_label, exposure_lines
+
     settings = settings_or_exit(config_path)
+    host = settings.file.server.host
+    for level, line in config_lines(settings, Path.cwd()) + exposure_lines(settings, host):
+        if level >= logging.WARNING:
+            click.echo(f"cxbot: warning: {line}", err=True)
     summary = {
-        "config": str(settings.path) if settings.path else "(defaults)",
-        "database": _database_label(settings),
+        "config": str(settings.path.resolve()) if settings.path else "(defaults)",
+        "database": database_label(settings),
         "timezone": settings.file.timezone,
         "port": settings.port,
         "slack": "token set" if settings.slack_token else "console (no SLACK_BOT_TOKEN)",
@@ -274,7 +273,17 @@ def digest(
         window = digest_window(period, settings.tz, now)
     except WeekError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
-    targets = list(channels) or list(config.channels)
+    # A channel given by hand must be a digest channel ('#' optional), in either mode: an unknown
+    # one would print or send the unfiltered digest under a name nobody configured.
+    known = {c.lstrip("#"): c for c in config.channels}
+    unknown = [c for c in channels if c.lstrip("#") not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(map(repr, unknown))} is not a digest channel; [digest] channels are "
+            f"{', '.join(config.channels) or 'empty'}",
+            param_hint="--channel",
+        )
+    targets = [known[c.lstrip("#")] for c in channels] or list(config.channels)
     if mode == "print":
         pg = settings.file.database.url is not None
         if not pg and not settings.db_path.exists():
@@ -299,8 +308,8 @@ def digest(
         return
     if not window.complete:
         raise click.BadParameter(f"{period} is not over yet: --print previews it")
-    if not targets or any(c not in config.channels for c in targets):
-        raise click.BadParameter(f"digest channels are {config.channels} ([digest] channels)")
+    if not targets:
+        raise click.BadParameter("no digest channels: set [digest] channels in the config")
     setup_logging("WARNING")
 
     async def send() -> list[tuple[str, bool, tuple[Any, ...]]]:

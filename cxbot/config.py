@@ -185,13 +185,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _validation_lines(path: Path | None, exc: ValidationError) -> str:
+# Tables in arrays are named by their own key, not by position: `alerts["bad-review"]`.
+_NAMED_BY = {"alerts": "name", "spikes": "name", "filters": "channel"}
+
+
+def _key(loc: tuple[int | str, ...], raw: Any) -> str:
+    parts: list[str] = []
+    node = raw
+    for i, part in enumerate(loc):
+        node = _child(node, part)
+        if isinstance(part, int) and i and str(loc[i - 1]) in _NAMED_BY:
+            label = node.get(_NAMED_BY[str(loc[i - 1])]) if isinstance(node, dict) else None
+            parts[-1] += f"[{label!r}]" if isinstance(label, str) else f"[table {part + 1}]"
+        else:
+            parts.append(str(part))
+    return ".".join(parts) or "(top level)"
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
+
+
+def _validation_lines(path: Path | None, exc: ValidationError, raw: Any) -> str:
     lines = []
     for err in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        key = _key(err["loc"], raw)
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/configuration.md)"
+        elif err["type"] == "string_pattern_mismatch":
+            # pydantic would quote the regular expression; say it in words.
+            msg = "use only letters, digits, '.', '-' and '_'"
         lines.append(f"{_where(path)}: {key}: {msg}")
     return "\n".join(lines)
 
@@ -288,7 +316,7 @@ def load_settings(
     try:
         cfg = FileConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_validation_lines(path, exc)) from None
+        raise ConfigError(_validation_lines(path, exc, raw)) from None
     # Relative paths in the file (database, topics) are taken from the working directory, where
     # `cxbot serve` and the Procfile run: the same rule as every other path on the command line.
     base_dir = Path(".")

@@ -5,9 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 Kind = Literal["review", "ticket", "message", "mention", "survey"]
 ScoreType = Literal["nps", "csat", "ces"]
@@ -37,6 +44,26 @@ EARLIEST_CREATED = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=2)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Slack channel names are lowercase letters, digits, '-' and '_' (any script), at most 80; ids are
+# upper-case (C…, G… private, D… direct). Anything else Slack refuses only at send time.
+_CHANNEL_NAME = re.compile(r"#?[\w-]{1,80}")
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+
+
+def check_channel(value: str) -> str:
+    """A Slack channel as the config writes it ('#name', 'name' or an id), else ValueError."""
+    if _CHANNEL_ID.fullmatch(value):
+        return value
+    if _CHANNEL_NAME.fullmatch(value) and value == value.lower():
+        return value
+    raise ValueError(
+        f"{value!r} is not a Slack channel: write '#name' (lowercase letters, digits, '-' and '_',"
+        " no spaces, at most 80) or a channel id like C0123ABCD"
+    )
+
+
+SlackChannel = Annotated[str, AfterValidator(check_channel)]
 
 
 def storable_text(value: str) -> str:

@@ -125,9 +125,60 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "delivery source=web" in err and "stopped" in err
+    assert f"INFO cxbot config {tmp_path / 'cxbot.toml'}\n" in err
+    assert (
+        f"INFO cxbot listening on {url}; database {cli_env['CXBOT_DB']}; sources: web (generic,"
+        " unsigned)\n"
+    ) in err
+    assert "WARNING" not in err  # loopback: the unsigned source is not reachable from elsewhere
     conn = sqlite3.connect(cli_env["CXBOT_DB"])
     assert conn.execute("SELECT external_id FROM signals").fetchall() == [("s1",)]
     conn.close()
+
+
+def test_serve_on_all_interfaces_warns_about_an_unsigned_source(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        CXBOT + ["serve", "--host", "0.0.0.0", "--port", str(port)],
+        env=cli_env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert (
+        "WARNING cxbot source 'web' is unsigned and 0.0.0.0 is reachable from other hosts" in err
+    )
+    assert f"listening on http://0.0.0.0:{port};" in err
+
+
+def test_check_config_says_what_it_loaded_and_warns(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    loaded = run(["check-config"], cli_env, tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["config"] == str(tmp_path / "cxbot.toml")
+    assert loaded.stderr == (
+        "cxbot: warning: source 'web' is unsigned and 0.0.0.0 is reachable from other hosts:"
+        " anyone who can reach the port can post signals to /webhooks/web (set secret_env, or"
+        " --host 127.0.0.1)\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in cli_env.items() if k != "CXBOT_CONFIG"}
+    none = run(["check-config"], env, elsewhere)
+    assert none.returncode == 0 and json.loads(none.stdout)["config"] == "(defaults)"
+    assert none.stderr == (
+        f"cxbot: warning: no config file: {elsewhere / 'config' / 'cxbot.toml'} does not exist"
+        " and neither --config nor CXBOT_CONFIG is set; running on defaults with no sources"
+        " (every /webhooks/… answers 404)\n"
+    )
 
 
 def test_replay_pushes_a_saved_delivery_without_signature(

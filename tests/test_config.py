@@ -85,11 +85,36 @@ def test_bad_toml(write_config: Callable[..., Path]) -> None:
         ),
         (
             '[[alerts]]\nname = "all"\nchannel = "#a"\n',
-            "alerts.0: rule 'all' has no condition: it would alert on everything",
+            "alerts['all']: the rule has no condition: it would alert on everything",
         ),
         (
             '[[alerts]]\nname = "x"\nchannel = "#a"\nmax_rating = 9\n',
-            "alerts.0.max_rating: Input should be less than or equal to 5",
+            "alerts['x'].max_rating: Input should be less than or equal to 5",
+        ),
+        (
+            '[[alerts]]\nname = "bad-review"\nchannel = "cx alerts"\nmax_rating = 2\n',
+            "alerts['bad-review'].channel: 'cx alerts' is not a Slack channel: write '#name'",
+        ),
+        (
+            '[[alerts]]\nname = "a"\nchannel = "#a"\nmax_rating = 2\n'
+            '[[alerts]]\nname = "b"\nchannel = "#CX-Alerts"\nmax_rating = 2\n',
+            "alerts['b'].channel: '#CX-Alerts' is not a Slack channel",
+        ),
+        (
+            '[[spikes]]\nname = "s"\nchannel = "#cx.alerts"\n',
+            "spikes['s'].channel: '#cx.alerts' is not a Slack channel",
+        ),
+        (
+            '[[alerts]]\nchannel = "#a"\nmax_rating = 2\n',
+            "alerts[table 1].name: Field required",
+        ),
+        (
+            '[[alerts]]\nname = "bad review"\nchannel = "#a"\nmax_rating = 2\n',
+            "alerts['bad review'].name: use only letters, digits, '.', '-' and '_'",
+        ),
+        (
+            '[digest]\nchannels = ["#cx weekly"]\n',
+            "digest.channels.0: '#cx weekly' is not a Slack channel",
         ),
     ],
 )

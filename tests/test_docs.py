@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import click
 from pydantic import BaseModel
@@ -57,3 +60,34 @@ def test_every_source_type_is_in_sources_md() -> None:
 
     doc = (ROOT / "docs" / "sources.md").read_text()
     assert sorted(t for t in provider_names() if f"`{t}`" not in doc) == []
+
+
+def documented_defaults() -> dict[tuple[str, str], Any]:
+    """(section, key) → the default docs/configuration.md gives, where it is a TOML value."""
+    found: dict[tuple[str, str], Any] = {}
+    section = ""
+    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+        heading = re.fullmatch(r"## (?:`\[(\w+)\]`|Top level)", line)
+        if line.startswith("## "):
+            section = (heading.group(1) or "") if heading else "-"
+        row = re.match(r"\| `(\w+)` \| `([^`]+)` \|", line)
+        if row and section != "-":
+            try:
+                found[(section, row.group(1))] = tomllib.loads(f"v = {row.group(2)}")["v"]
+            except tomllib.TOMLDecodeError:
+                pass
+    return found
+
+
+def test_shipped_config_code_and_docs_agree_on_defaults() -> None:
+    # A newcomer reads one default in the docs; the code and the shipped file must not differ.
+    code = FileConfig().model_dump()
+    shipped = tomllib.loads((ROOT / "config" / "cxbot.toml").read_text())
+    documented = documented_defaults()
+    assert len(documented) > 30
+    for (section, key), value in documented.items():
+        in_code = code[section][key] if section else code[key]
+        assert in_code == value, f"{section or 'top level'}.{key}: code {in_code!r}, docs {value!r}"
+        table = shipped.get(section, {}) if section else shipped
+        if key in table and not isinstance(table[key], dict | list):
+            assert table[key] == value, f"config/cxbot.toml {section}.{key}: {table[key]!r}"

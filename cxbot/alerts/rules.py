@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cxbot.enrich.textnorm import fold
-from cxbot.models import Kind
+from cxbot.models import Kind, SlackChannel
 
 Label = Literal["negative", "neutral", "positive", "unscored"]
 
@@ -40,7 +40,7 @@ class AlertRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
-    channel: str = Field(min_length=1)
+    channel: SlackChannel
     sources: list[str] = Field(default_factory=list, description="source names")
     kinds: list[Kind] = Field(default_factory=list)
     max_rating: int | None = Field(None, ge=1, le=5, description="stars at most")
@@ -59,7 +59,7 @@ class AlertRule(BaseModel):
     @model_validator(mode="after")
     def _has_condition(self) -> AlertRule:
         if not any(getattr(self, c) not in (None, False, []) for c in _CONDITIONS):
-            raise ValueError(f"rule {self.name!r} has no condition: it would alert on everything")
+            raise ValueError("the rule has no condition: it would alert on everything")
         return self
 
 
@@ -69,7 +69,7 @@ class SpikeRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[\w.-]+$")
-    channel: str = Field(min_length=1)
+    channel: SlackChannel
     by: Literal["source", "topic"] = "source"
     window_minutes: float = Field(60, gt=0)
     baseline_days: int = Field(7, ge=1, le=90)

@@ -170,8 +170,9 @@ def fts_query(words: Sequence[str]) -> str | None:
 def search(
     db: Database, words: Sequence[str], window: Window | None, filters: Filters, limit: int = 10
 ) -> SearchResult:
-    """Newest first. FTS5 walks its doclist in rowid order, and rowids grow with arrival, so
-    `ORDER BY rowid DESC LIMIT n` stops after n matches however common the word is."""
+    """Newest first by the signal's own time (created_at, then id): arrival order would put a
+    backfill of last year's reviews above this morning's. Every match is sorted (a top-n heap),
+    so a window's id range keeps a common word cheap."""
     match = fts_query(words)
     if match is None:
         return SearchResult(tuple(words), None, [], False)
@@ -192,7 +193,7 @@ def search(
     rows = db.execute(
         f"SELECT {SIGNAL_ROW_SQL.replace('substr(s.text, 1, 400)', _SNIPPET)} FROM signals_fts"
         f" JOIN signals s ON s.id = signals_fts.rowid WHERE {' AND '.join(conds)} AND {where}"
-        " ORDER BY signals_fts.rowid DESC LIMIT ?",
+        " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
         [*args, *params, limit + 1],
     ).fetchall()
     found = [SignalRow(*r) for r in rows]
@@ -221,7 +222,7 @@ def _search_pg(
     filters: Filters,
     limit: int,
 ) -> SearchResult:
-    """`search` on PostgreSQL: newest first by id, in the same id range for a window."""
+    """`search` on PostgreSQL: newest first by created_at, in the same id range for a window."""
     kept = [w for w in words if any(ch.isalnum() for ch in w)]
     query = " && ".join("phraseto_tsquery('simple', ?)" for _ in kept)
     where, params = raw_where(filters, "s.", pg=True)
@@ -235,7 +236,7 @@ def _search_pg(
     rows = db.execute(
         f"SELECT {SIGNAL_ROW_SQL.replace('substr(s.text, 1, 400)', _HEADLINE)}"
         f" FROM (SELECT {query} AS q) q, signals s WHERE {' AND '.join(conds)} AND {where}"
-        " ORDER BY s.id DESC LIMIT ?",
+        " ORDER BY s.created_at DESC, s.id DESC LIMIT ?",
         [*kept, *args, *params, limit + 1],
     ).fetchall()
     found = [SignalRow(*r) for r in rows]

@@ -220,17 +220,19 @@ class Change:
         return self.current - self.before
 
     @property
+    def ratio(self) -> float:
+        """The change against its threshold, however few answers it rests on."""
+        d = self.delta
+        return 0.0 if d is None else abs(d) / THRESHOLDS[self.metric]
+
+    @property
     def score(self) -> float:
         """How far past its threshold the change is (0 when it does not count)."""
-        d = self.delta
-        if d is None:
-            return 0.0
         if self.metric == "volume":
             big = abs(self.n - self.n_before) >= VOLUME_MIN_DIFF
         else:
             big = min(self.n, self.n_before) >= MIN_SAMPLE
-        ratio = abs(d) / THRESHOLDS[self.metric]
-        return ratio if big and ratio >= 1 else 0.0
+        return self.ratio if big and self.ratio >= 1 else 0.0
 
 
 @dataclass(frozen=True)
@@ -280,8 +282,12 @@ def headline(changes: dict[str, Change], data: DigestData) -> str:
     if c.score == 0:
         if prev == 0:
             return f"{cur:,} signals; none in {before} to compare with."
-        pct = pct_change(cur, prev)
-        return f"No big changes: {cur:,} signals ({_signed_pct(pct)} on {before})."
+        pct = f"{cur:,} signals ({_signed_pct(pct_change(cur, prev))} on {before})"
+        if any(ch.ratio >= 1 for ch in changes.values()):
+            # A figure below moved past its threshold on too few signals: "No big changes"
+            # beside a +56% would contradict it.
+            return f"{pct}: too few to call any change."
+        return f"No big changes: {pct}."
     assert c.current is not None and c.delta is not None
     verb = "rose" if c.delta > 0 else "fell"
     d, n = abs(c.delta), f"(n={c.n:,})"

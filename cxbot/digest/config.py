@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cxbot.models import Kind
+from cxbot.models import Kind, SlackChannel
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -63,7 +63,7 @@ class DigestFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: str = Field(description="one of digest.channels")
+    channel: SlackChannel = Field(description="one of digest.channels")
     sources: list[str] | None = Field(None, description="source names; all when absent")
     kinds: list[Kind] | None = Field(None, description="review, ticket, message, mention, survey")
     title: str | None = Field(None, max_length=80, description="shown in the digest's heading")
@@ -81,7 +81,7 @@ class DigestConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schedule: str = Field("mon 09:00", description="weekday and local time, e.g. 'mon 09:00'")
-    channels: list[str] = Field(default_factory=list)
+    channels: list[SlackChannel] = Field(default_factory=list)
     grace_hours: float = Field(24, ge=0, description="send a missed digest on start-up within")
     chart: bool = Field(False, description="upload a PNG chart with the digest")
     filters: list[DigestFilter] = Field(default_factory=list)

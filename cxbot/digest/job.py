@@ -38,7 +38,13 @@ from cxbot.digest.build import (
 from cxbot.digest.chart import chart_name, chart_png
 from cxbot.digest.config import WEEKDAYS, DigestConfig
 from cxbot.digest.queries import collect
-from cxbot.digest.records import delivery_state, digest_status, enqueue_digest, record_skipped
+from cxbot.digest.records import (
+    delivery_state,
+    digest_status,
+    enqueue_digest,
+    installed_at,
+    record_skipped,
+)
 from cxbot.digest.render import render, render_plain
 from cxbot.listener.keys import OUTBOX, SETTINGS, STORE
 from cxbot.outbox.worker import OutboxWorker
@@ -92,12 +98,21 @@ class DigestRunner:
         late = now - due
         if late <= timedelta(hours=self.config.grace_hours):
             return await self.send(period, now)
+        # A send due before this database existed was never missed: nobody had installed us.
+        installed = await self.store.read(installed_at)
+        before_install = installed is not None and due < installed
         outcomes = []
         for channel in self.config.channels:
             new = await self.store.write(
                 partial(record_skipped, period=period, channel=channel, now=self.stamp())
             )
-            if new:
+            if new and before_install:
+                log.info(
+                    "digest %s for %s was due before this database was created: not sent",
+                    period,
+                    channel,
+                )
+            elif new:
                 log.warning(
                     "digest %s for %s missed by %.1f h (grace %g h): recorded as skipped",
                     period,

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from cxbot.models import iso_utc
 from cxbot.outbox import rows as outbox
+from cxbot.store.engine import is_pg
 
 
 def digest_status(db: Database, period: str, channel: str) -> str | None:
@@ -57,6 +58,19 @@ def record_skipped(db: Database, period: str, channel: str, now: datetime) -> bo
         [period, channel, iso_utc(now)],
     )
     return bool(cur.rowcount)
+
+
+def installed_at(db: Database) -> datetime | None:
+    """When this database was created: its first migration's record (sqlite-utils writes
+    `_sqlite_migrations`, store/pg.py `_cxbot_migrations`, both as str(datetime) in UTC)."""
+    table = "_cxbot_migrations" if is_pg(db) else "_sqlite_migrations"
+    row = db.execute(f"SELECT min(applied_at) FROM {table}").fetchone()
+    if row is None or row[0] is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(row[0]))
+    except ValueError:
+        return None
 
 
 def delivery_state(db: Database, period: str, channel: str) -> tuple[Any, ...]:

@@ -18,3 +18,6 @@ BODY_LIMIT = web.AppKey("body_limit", int)
 # Set when new signals are stored: wakes the enrichment worker (the database is the real queue).
 NEW_SIGNALS = web.AppKey("new_signals", asyncio.Event)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+# One big batch validated at a time, in a thread: validation holds the GIL, so more threads
+# would not go faster, only make the event loop wait longer for its turn.
+BIG_PARSES = web.AppKey("big_parses", asyncio.Semaphore)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import HttpVersion11
 
 from cxbot.errors import HTTPError
 from cxbot.listener.keys import STORE
@@ -48,3 +49,16 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         return web.json_response({"ok": False, "database": f"unreachable: {exc}"}, status=503)
     return web.json_response({"ok": True, "database": "ok", "unenriched": backlog})
+
+
+async def expect_continue(request: web.Request) -> None:
+    """`Expect:` before any route handler (and outside the error middleware): aiohttp's own
+    handler quotes the header into its 417, which fails on an undecodable byte (a 500)."""
+    expect = request.headers.get("Expect", "")
+    if request.version != HttpVersion11:
+        return
+    if expect.lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the answer proper has not started
+        return
+    raise web.HTTPExpectationFailed(text=f"unknown Expect: {esc(expect, 60)!r}")

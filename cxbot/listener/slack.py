@@ -6,6 +6,7 @@ Slack Web API call goes through one `AsyncWebClient` whose base URL comes from S
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -18,13 +19,14 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from cxbot.alerts.actions import apply_action
 from cxbot.config import Settings
-from cxbot.errors import Unauthorized
+from cxbot.errors import BadRequest, Unauthorized
 from cxbot.listener.bodies import UPLOADS, read_body
-from cxbot.listener.logsafe import esc
+from cxbot.listener.logsafe import OneLine, esc
 from cxbot.models import storable_text
 from cxbot.sources.signing import hmac_digest, signature_matches
 
@@ -66,6 +68,14 @@ def signal_id_of(value: Any) -> int:
     return number
 
 
+def bolt_logger() -> logging.Logger:
+    """Bolt's base logger: its own loggers copy this one's filters."""
+    logger = logging.getLogger("cxbot.slack.bolt")
+    if not any(isinstance(f, OneLine) for f in logger.filters):
+        logger.addFilter(OneLine())
+    return logger
+
+
 def build_bolt(
     settings: Settings,
     store: Any,
@@ -78,7 +88,22 @@ def build_bolt(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         raise_error_for_unhandled_request=False,
+        # Bolt logs request values (an unhandled request's body): each record made one line.
+        logger=bolt_logger(),
     )
+
+    @bolt.error
+    async def on_error(error: Exception, response: BoltResponse | None) -> BoltResponse | None:
+        # Bolt's default logs a traceback and answers 500. What fails before a listener is
+        # almost always Slack's Web API out of reach (auth.test on the first request): one
+        # line, and 503, which says "try again", not "cxbot is broken".
+        log.error("slack request failed: %s: %s", type(error).__name__, esc(error, 200))
+        if response is not None and response.status >= 500:
+            body = {"error": "unavailable", "message": "Slack's Web API could not be reached"}
+            return BoltResponse(
+                status=503, body=json.dumps(body), headers={"content-type": "application/json"}
+            )
+        return None
 
     @bolt.action(re.compile(r"^cx_(ack|assign|resolve)$"))
     async def on_button(
@@ -150,9 +175,15 @@ def events_route(
         if problem is not None:
             log.info("slack request refused: %s (%d bytes)", problem, len(body))
             raise Unauthorized(problem)
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8", "replace"), query=request.query_string, headers=headers
-        )
+        try:
+            # Bolt parses the body here: JSON, or a form whose `payload` is JSON.
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8", "replace"), query=request.query_string, headers=headers
+            )
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # Signed, so Slack's or a holder of the secret's: still a 400, never a 500.
+            log.info("slack request refused: body is not JSON or a form: %s", esc(exc, 120))
+            raise BadRequest("the body is not a Slack request (JSON or a form)") from None
         bolt_response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

@@ -7,6 +7,7 @@ that answers those.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -26,7 +27,7 @@ from cxbot.errors import (
     UnsupportedMediaType,
 )
 from cxbot.listener.bodies import UPLOADS, read_body
-from cxbot.listener.keys import NEW_SIGNALS, SOURCES, STORE
+from cxbot.listener.keys import BIG_PARSES, NEW_SIGNALS, SOURCES, STORE
 from cxbot.listener.logsafe import esc
 from cxbot.models import iso_utc, storable_text
 from cxbot.sources import get_provider
@@ -34,6 +35,8 @@ from cxbot.sources.base import Credentials, Delivery, Parsed, Provider
 from cxbot.store.intake import DeliveryRecord, StoredDelivery, store_deliveries
 
 log = logging.getLogger("cxbot.webhooks")
+
+PARSE_INLINE_MAX = 64 * 1024  # bytes; a typical delivery (a few KB) is parsed on the loop
 
 
 def _lookup(request: web.Request) -> tuple[Source, Provider]:
@@ -125,7 +128,15 @@ async def receive(request: web.Request) -> web.Response:
         _check_content_type(request, provider)
         body = await read_body(request, request.app[UPLOADS])
         delivery = delivery_from(request, body)
-        parsed = check_and_parse(provider, source, source.credentials, delivery)
+        if len(body) > PARSE_INLINE_MAX:
+            # A big batch takes tens of ms to validate: in a thread, so the event loop (health
+            # checks, small deliveries) gets the GIL back every switch interval meanwhile.
+            async with request.app[BIG_PARSES]:
+                parsed = await asyncio.to_thread(
+                    check_and_parse, provider, source, source.credentials, delivery
+                )
+        else:
+            parsed = check_and_parse(provider, source, source.credentials, delivery)
         rec = record_for(source, provider, delivery, parsed, request.content_type)
         try:
             stored = await request.app[STORE].write_many(store_deliveries, rec)

@@ -130,8 +130,11 @@ def _facts(view: AlertView) -> list[Block]:
     fields: list[str] = []
     who = view.customer_name or row.get("author_name") or row.get("author_handle")
     earlier = view.earlier_signals
-    if who or earlier:
+    email = row.get("author_email")
+    if who or earlier or email:
         line = f"*{escape(one_line(str(who)))}*" if who else "Unknown customer"
+        if email:  # what the team replies to
+            line += f" · {escape(one_line(str(email)))}"
         if earlier:
             line += f" · {earlier} earlier signal{'s' if earlier != 1 else ''}"
         fields.append("*Customer*\n" + line)
@@ -192,7 +195,10 @@ def alert_message(view: AlertView) -> Message:
     blocks += _facts(view)
 
     status_line, buttons = _status(row)
-    context = [f"Signal {row.get('id')}"]
+    # The signal's own time (not the alert's) and the channel it came through at the provider.
+    context = [f"Signal {row.get('id')}", when(row.get("created_at"))]
+    if row.get("channel"):
+        context.append("via " + escape(one_line(str(row["channel"]))))
     if view.rules:
         context.append("Matched " + ", ".join(_code(r) for r in view.rules))
     blocks.append(_context(*context))
@@ -285,26 +291,31 @@ def _element_text(element: Mapping[str, Any]) -> str:
 
 
 def console_text(message: Mapping[str, Any]) -> str:
-    """Any message dict as plain text for the console sink: blocks when present, else `text`."""
+    """Any message dict as plain text for the console sink: blocks when present, else `text`.
+    Blocks are paragraphs (a digest reads as `--print` shows it); buttons are left out, since
+    nothing on a console can press them."""
     blocks = message.get("blocks")
     if not blocks:
         return to_plain(str(message.get("text", "")))
-    lines: list[str] = []
+    paragraphs: list[str] = []
     for block in blocks:
+        lines: list[str] = []
         kind = block.get("type")
-        if kind == "header":
+        if kind == "header":  # a title: its first paragraph follows on the next line
             title = _element_text(block["text"])
-            lines += [title, "=" * min(len(title), 60)]
-        elif kind == "section":
+            paragraphs.append(title + "\n")
+            continue
+        if kind == "section":
             if "text" in block:
                 lines.append(_element_text(block["text"]))
             lines += [_element_text(f).replace("\n", ": ", 1) for f in block.get("fields", [])]
         elif kind == "context":
             lines.append(" · ".join(_element_text(e) for e in block.get("elements", [])))
         elif kind == "actions":
-            lines.append(" ".join(_element_text(e) for e in block.get("elements", [])))
+            continue
         elif kind == "divider":
             lines.append("-" * 20)
         else:
             lines.append(_element_text(block))
-    return "\n".join(lines)
+        paragraphs.append("\n".join(lines) + "\n\n")
+    return "".join(paragraphs).rstrip("\n")

@@ -375,6 +375,20 @@ def test_search_newest_first_and_safe(db: Database) -> None:
     assert search(db, ["😀", "-"], None, Filters()).match is None
 
 
+def test_search_orders_by_the_signals_own_time(db: Database) -> None:
+    today = add(db, NOW - timedelta(hours=1), text="refund today")
+    also_today = add(db, NOW - timedelta(hours=1), text="refund same hour")
+    # A backfill arrives after today's signal: newer ids, older dates, out of order.
+    last_year = add(db, NOW - timedelta(days=365), text="refund last year")
+    last_week = add(db, NOW - timedelta(days=7), text="refund last week")
+    order = [also_today, today, last_week, last_year]  # ties: the later arrival first
+    assert [s.id for s in search(db, ["refund"], None, Filters()).rows] == order
+    first = search(db, ["refund"], None, Filters(), limit=1)
+    assert [s.id for s in first.rows] == [also_today] and first.more
+    year = Window(NOW - timedelta(days=400), NOW, "")
+    assert [s.id for s in search(db, ["refund"], year, Filters(), limit=3).rows] == order[:3]
+
+
 def test_search_in_a_window_finds_backfilled_and_moved_signals(db: Database) -> None:
     old = add(db, NOW - timedelta(days=40), text="refund one")
     add(db, NOW - timedelta(days=1), text="refund two")

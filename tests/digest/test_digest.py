@@ -35,6 +35,7 @@ from cxbot.digest.config import DigestConfig, parse_schedule
 from cxbot.digest.queries import collect, digest_preview
 from cxbot.digest.render import duration, render, render_plain
 from cxbot.metrics import Counts
+from cxbot.slack.blocks import console_text
 from cxbot.store.rollup import set_rollup_timezone
 from cxbot.store.writer import connect, migrate
 from tests.kit.digest_data import add, fill, utc
@@ -230,10 +231,18 @@ def test_a_source_with_no_surveys(db: Database) -> None:
     assert "No data for NPS, CSAT, CES in either week." in text
     assert "NPS " not in text.replace("No data for NPS", "")
     assert (d.changes["rating"].n, d.changes["volume"].n) == (4, 4)
-    # Too few signals for any change to count: the headline says so, with the volume.
-    assert d.headline == "No big changes: 4 signals (+33% on the week before)."
+    # +33% is past the volume threshold but on 4 signals: the headline says it cannot call it.
+    assert d.headline == "4 signals (+33% on the week before): too few to call any change."
     assert d.data.loop.raised == 2  # the ticket's alert is not the app channel's
     assert [r.source for r in d.data.negative] == ["appstore", "appstore"]
+
+
+def test_the_console_shows_a_sent_digest_as_print_does(db: Database) -> None:
+    # The console sink prints the message's blocks: paragraphs and all, like `digest --print`.
+    for scope in (Scope(), Scope(("appstore",), None, "App reviews")):
+        d = digest_for(db, scope)
+        assert "\n\n" in render_plain(d)
+        assert console_text(render(d)) == render_plain(d)
 
 
 def test_kinds_filter(db: Database) -> None:
@@ -288,6 +297,10 @@ def test_headline_prefers_the_biggest_change_past_its_threshold() -> None:
     assert d.headline == "Volume rose 67% to 100 signals (60 in the week before)."
     first = build_digest(DigestData(window, Scope(), big, Counts()))
     assert first.headline == "100 signals; none in the week before to compare with."
+    steady = build_digest(DigestData(window, Scope(), big, Counts(n=95, negative=19)))
+    assert steady.headline == "No big changes: 100 signals (+5% on the week before)."
+    few = build_digest(DigestData(window, Scope(), Counts(n=14), Counts(n=9)))
+    assert few.headline == "14 signals (+56% on the week before): too few to call any change."
 
 
 def test_chart_is_a_png_and_the_digest_does_without_matplotlib(

@@ -244,6 +244,32 @@ async def test_missed_digest_outside_grace_is_recorded_skipped(
     assert posts(fake_slack) == []
 
 
+NO_GRACE = """
+[digest]
+schedule = "mon 09:00"
+channels = ["#cx-weekly"]
+grace_hours = 0
+"""
+
+
+async def test_a_send_due_before_the_install_is_not_a_missed_digest(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(NO_GRACE, {"CXBOT_WEB_SECRET": "x"})
+    prepare(settings)  # the database is created now: last Monday's send predates it
+    now = datetime.now(UTC)
+    with caplog.at_level("INFO", logger="cxbot.digest"):
+        async with running(settings, Clock(now)) as app:
+            await runs_done(app)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "was due before this database was created: not sent" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="cxbot.digest"):  # a week on, down through Monday
+        async with running(settings, Clock(now + timedelta(days=8))) as app:
+            await runs_done(app)
+    assert [r.levelname for r in caplog.records if "missed by" in r.getMessage()] == ["WARNING"]
+
+
 FILTERED = """
 [digest]
 channels = ["#cx-weekly", "#app-reviews"]
@@ -303,6 +329,11 @@ async def test_cli_print_writes_the_digest_and_nothing_else(digest_settings: Set
     assert rows(digest_settings, "SELECT count(*) FROM outbox WHERE kind = 'digest'") == [(0,)]
     code, _, err = await cli(cli_env(digest_settings), "digest", "--week", "2026-47")
     assert code == 2 and "YYYY-Www" in err
+    code, out, err = await cli(
+        cli_env(digest_settings), "digest", "--print", "--week", "2026-W47", "--channel", "#nope"
+    )
+    assert (code, out) == (2, "") and "'#nope' is not a digest channel" in err
+    assert "[digest] channels are #cx-weekly" in err
 
 
 async def test_cli_send_delivers_once(digest_settings: Settings, fake_slack: FakeSlack) -> None:

@@ -140,3 +140,61 @@ def test_iso_utc_pads_the_year() -> None:
     from cxbot.models import iso_utc
 
     assert iso_utc(datetime(5, 1, 2, tzinfo=UTC)) == "0005-01-02T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        request_bytes(b"GET", b"/webhooks/web\xe9", []),
+        request_bytes(b"POST", b"/webhooks/open", [(b"Host", b"a"), (b"X-\xff", b"v")], b"{}"),
+        b"POST /webhooks/open HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    ],
+)
+async def test_a_request_the_parser_refuses_is_one_info_line(
+    server: Server, caplog: pytest.LogCaptureFixture, raw: bytes
+) -> None:
+    # aiohttp answers 400 itself, then logged an ERROR with a traceback quoting the raw bytes.
+    caplog.set_level(logging.DEBUG)
+    answer = await send_raw(server.url, raw)
+    assert answer.status == 400
+    parsed = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [(r.levelname, r.exc_info) for r in parsed] == [("INFO", None)]
+    assert parsed[0].getMessage().startswith("malformed request from 127.0.0.1: 400 ")
+    assert "\n" not in parsed[0].getMessage() and "\\xe9" not in parsed[0].getMessage()
+
+
+async def test_an_undecodable_expect_header_is_a_417_not_a_500(server: Server) -> None:
+    hdrs = [(b"Content-Type", b"application/json"), (b"Expect", b"caf\xe9-continue")]
+    answer = await send_raw(server.url, request_bytes(b"POST", b"/webhooks/open", hdrs, b"{}"))
+    assert answer.status == 417, answer.body
+    # 100-continue still works: the interim answer, then the real one.
+    hdrs = [(b"Content-Type", b"application/json"), (b"Expect", b"100-continue")]
+    body = json.dumps(REVIEW).encode()
+    raw = await send_raw_all(server.url, request_bytes(b"POST", b"/webhooks/open", hdrs, body))
+    assert raw.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 "), raw[:200]
+
+
+async def send_raw_all(url: str, raw: bytes) -> bytes:
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+
+
+async def test_a_refused_body_that_is_not_gzip_leaves_one_line(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Refused (415) before the body is read: aiohttp then drains it, and the drain fails.
+    caplog.set_level(logging.DEBUG)
+    hdrs = [(b"Content-Type", b"text/plain"), (b"Content-Encoding", b"gzip")]
+    answer = await send_raw(server.url, request_bytes(b"POST", b"/webhooks/open", hdrs, b"x" * 64))
+    assert answer.status == 415
+    assert all(r.exc_info is None for r in caplog.records)
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == []

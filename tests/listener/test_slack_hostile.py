@@ -12,7 +12,14 @@ import urllib.parse
 import pytest
 
 from tests.kit.fakeslack import FakeSlack
-from tests.kit.support import MakeSettings, Server, serving, slack_headers
+from tests.kit.support import (
+    SLACK_SECRET,
+    MakeSettings,
+    Server,
+    free_port,
+    serving,
+    slack_headers,
+)
 
 pytestmark = pytest.mark.usefixtures("blockbuster")
 
@@ -93,3 +100,55 @@ async def test_a_button_whose_value_is_no_signal_id_is_acked_and_refused(
     assert [r.levelno for r in refused] == [logging.WARNING]
     assert all(r.exc_info is None for r in caplog.records)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_signing_secret_without_a_bot_token_is_a_503_not_a_500(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = "command=/cx&text=help"
+    env = {"CXBOT_WEB_SECRET": "x", "SLACK_SIGNING_SECRET": SLACK_SECRET}
+    async with serving(make_settings("", env)) as server:
+        status, text = await post(server, body, slack_headers(body))
+    assert status == 503, text
+    assert "SLACK_BOT_TOKEN" in json.loads(text)["message"]
+    no_trace(caplog)
+
+
+async def test_slack_out_of_reach_is_a_503_in_one_log_line(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Bolt calls auth.test on the first request; nothing listens at the Web API's address.
+    body = "command=/cx&text=help"
+    env = {
+        "CXBOT_WEB_SECRET": "x",
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+    }
+    async with serving(make_settings("", env)) as server:
+        status, text = await post(server, body, slack_headers(body))
+    assert status == 503, text
+    assert json.loads(text)["error"] == "unavailable"
+    assert all(r.exc_info is None for r in caplog.records)
+    failed = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failed) == 1 and failed[0].startswith("slack request failed: "), failed
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("[1, 2]", "application/json"),
+        ("not json", "application/json"),
+        ("payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        ("payload=%5B%5D", "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_a_signed_body_bolt_cannot_parse_is_a_400(
+    slack_settings: MakeSettings, caplog: pytest.LogCaptureFixture, body: str, content_type: str
+) -> None:
+    headers = {**slack_headers(body), "Content-Type": content_type}
+    async with serving(slack_settings()) as server:
+        status, text = await post(server, body, headers)
+    assert status == 400, text
+    assert json.loads(text)["error"] == "bad_request"
+    assert all(r.exc_info is None for r in caplog.records)

@@ -60,6 +60,7 @@ ROW: dict[str, Any] = {
 }
 AT = "2024-05-01T10:00:00.000000Z"
 AT_TOKEN = "<!date^1714557600^{time}, {date_short_pretty}|2024-05-01 10:00 UTC>"
+CREATED_TOKEN = "<!date^1714554000^{time}, {date_short_pretty}|2024-05-01 09:00 UTC>"
 
 
 def view(**changes: Any) -> AlertView:
@@ -217,14 +218,21 @@ def test_alert_message_new_review() -> None:
             {
                 "type": "section",
                 "fields": [
-                    mrkdwn("*Customer*\n*Ann Lee* · 3 earlier signals"),
+                    mrkdwn("*Customer*\n*Ann Lee* · ann@example.com · 3 earlier signals"),
                     mrkdwn("*Sentiment*\nnegative (-0.62, from vader)"),
                     mrkdwn("*Topics*\ndelivery"),
                     mrkdwn("*Urgency*\n1 of 3"),
                     mrkdwn("*Original*\n<https://www.trustpilot.com/reviews/abc|Open original>"),
                 ],
             },
-            {"type": "context", "elements": [mrkdwn("Signal 42"), mrkdwn("Matched `bad-review`")]},
+            {
+                "type": "context",
+                "elements": [
+                    mrkdwn("Signal 42"),
+                    mrkdwn(CREATED_TOKEN),
+                    mrkdwn("Matched `bad-review`"),
+                ],
+            },
             {"type": "actions", "elements": [ACK, ASSIGN, RESOLVE]},
         ],
     }
@@ -258,7 +266,7 @@ def test_alert_message_hostile_text() -> None:
         {
             "type": "section",
             "fields": [
-                mrkdwn("*Customer*\n*Ann Lee* · 3 earlier signals"),
+                mrkdwn("*Customer*\n*Ann Lee* · ann@example.com · 3 earlier signals"),
                 mrkdwn("*Language*\nfa"),
             ],
         },
@@ -270,7 +278,7 @@ def test_alert_message_scores_and_customer() -> None:
     csat = view(kind="survey", rating=None, score=2, score_type="csat", text=None)
     headers = [alert_message(v)["blocks"][0]["text"]["text"] for v in (nps, csat)]
     assert headers == ["NPS 3 (detractor) · Survey · Trustpilot", "CSAT 2/5 · Survey · Trustpilot"]
-    bare = AlertView(ROW | {"url": None, "topics": "[]"}, [], None, 1, "Web")
+    bare = AlertView(ROW | {"url": None, "topics": "[]", "author_email": None}, [], None, 1, "Web")
     fields = valid(alert_message(bare))["blocks"][2]["fields"]
     assert fields[0] == mrkdwn("*Customer*\n*annˍl* · 1 earlier signal")
 
@@ -404,35 +412,37 @@ def test_console_text_alert() -> None:
             status_by="U0123ABCD",
             status_at=AT,
             lang="fa",
+            channel="email",
         )
     )
     assert console_text(message) == "\n".join(
         [
             "★★☆☆☆ · Review · Trustpilot",
-            "===========================",
             "Late again",
             "Hi <@U1> & *you*",
             "> quoted",
-            "Customer: Ann Lee · 3 earlier signals",
+            "",
+            "Customer: Ann Lee · ann@example.com · 3 earlier signals",
             "Sentiment: negative (-0.62, from vader)",
             "Topics: delivery",
             "Urgency: 1 of 3",
             "Language: fa",
             "Original: Open original (https://ex.com/r?a=1&b=2)",
-            "Signal 42 · Matched bad-review",
+            "",
+            "Signal 42 · 2024-05-01 09:00 UTC · via email · Matched bad-review",
+            "",
             "Acknowledged by @U0123ABCD at 2024-05-01 10:00 UTC",
-            "[Assign to me] [Resolve]",
         ]
-    )
+    )  # the signal's time, email and channel; no buttons: nothing on a console presses them
 
 
 def test_console_text_other_messages() -> None:
     rollup = rollup_message("r", "#c", 2, 10, [("A & B", "https://ex.com/a")])
     assert console_text(rollup) == (
-        "2 more signals in the last 10 min\n• A & B (https://ex.com/a)\nand 1 more\n"
+        "2 more signals in the last 10 min\n• A & B (https://ex.com/a)\nand 1 more\n\n"
         "Rule r · rolled up in #c"
     )
     assert console_text({"text": "plain &lt;b&gt; \x1b[2J<!here>"}) == "plain <b> [2J@here"
     assert console_text({"blocks": [{"type": "divider"}, {"type": "image", "alt_text": "x"}]}) == (
-        "--------------------\n[image: x]"
+        "--------------------\n\n[image: x]"
     )
