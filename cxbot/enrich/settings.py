@@ -41,10 +41,10 @@ class EnrichSettings(BaseModel):
         "bundled multilingual encoder for Persian/Turkish/Arabic; ensemble = TextBlob + VADER + "
         "CX rules (English only)",
     )
-    blas_threads: int | None = Field(
+    blas_threads: int = Field(
         1,
-        ge=1,
-        description="BLAS threads of the live scorer (the encoder's matrix products); null = "
+        ge=0,
+        description="BLAS threads of the live scorer (the encoder's matrix products); 0 = "
         "numpy's default (every core). One is faster for the small batches of a live stream",
     )
     model_path: str | None = Field(

@@ -115,7 +115,7 @@ def _start_enricher(settings: EnrichSettings, base_dir: Path, parent: int | None
     if parent is not None:
         _exit_with_parent(parent)
     _ENRICHER = Enricher(settings, base_dir)
-    if settings.blas_threads is not None:
+    if settings.blas_threads:
         # A live stream gives the encoder batches of a few texts: BLAS spreading each over every
         # core costs more in hand-offs than it saves, and takes the core the web process needs
         # (webhook-to-alert p99 1.85-7.3 s at 8/s, half fa/tr; docs/enrichment.md). Set after
