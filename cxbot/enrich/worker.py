@@ -53,6 +53,7 @@ def enriched_values(e: Enrichment, stamp: str) -> list[Any]:
         e.sentiment_source,
         topics,
         e.urgency,
+        e.intent,
         stamp,
     ]
 
@@ -99,6 +100,7 @@ def store_enrichment(
                 "sentiment_source": e.sentiment_source,
                 "topics": e.topics,
                 "urgency": e.urgency,
+                "intent": e.intent,
             }
         )
     customers.write(db, resolved)
