@@ -91,6 +91,11 @@ def test_bad_toml(write_config: Callable[..., Path]) -> None:
             '[[alerts]]\nname = "x"\nchannel = "#a"\nmax_rating = 9\n',
             "alerts.0.max_rating: Input should be less than or equal to 5",
         ),
+        (
+            '[[alerts]]\nname = "x"\nchannel = "#a"\nintents = ["angry"]\n',
+            "alerts.0.intents.0: Input should be 'complaint', 'question', 'request', 'praise'"
+            " or 'churn_risk'",
+        ),
     ],
 )
 def test_invalid_values_name_file_and_key(
