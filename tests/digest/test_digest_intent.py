@@ -12,10 +12,10 @@ from cxbot.digest.build import IntentCount, Scope, build_digest, digest_window
 from cxbot.digest.queries import collect
 from cxbot.digest.render import render, render_plain
 from cxbot.store.writer import migrate
+from tests.digest.test_digest import IST, MONDAY_9
 from tests.kit.digest_data import add, fill, utc
 from tests.kit.fakeslack import validate_message
 from tests.kit.postgres import Engine
-from tests.digest.test_digest import IST, MONDAY_9
 
 
 @pytest.fixture
