@@ -4,6 +4,11 @@ several channels; latency is from sending the webhook to the stand-in receiving 
 
     python benchmarks/alert_latency.py [--rate 20] [--seconds 20] [--channels 10] [--pace 1.0]
                                        [--database-url postgresql://… [--replicas 2]]
+                                       [--mixed] [--blas-threads N]
+
+--mixed: every other review is Persian or Turkish (in turn), so half the traffic goes through the
+multilingual encoder; --blas-threads sets [enrich] blas_threads (0 = numpy's default, every
+core) to compare the scorer's BLAS cap with none.
 
 With Slack's pace of one message per second per channel, a steady rate must stay below the
 number of channels; --pace 0 measures the pipeline alone.
@@ -32,6 +37,18 @@ from aiohttp import web
 from ingest import free_port, wait_up  # this directory's ingest.py
 
 SECRET = "bench"
+
+# Review-length complaints written for this benchmark (the rule matches the lane keyword).
+MIXED_TEXTS = (
+    "never arrived and nobody answers my emails",
+    "سفارشم بعد از دو هفته هنوز نرسیده و هیچ‌کس جواب تماس‌هام رو نمیده، واقعاً ناامید شدم",
+    "the box was crushed and the charger is missing",
+    "Siparişim iki haftadır gelmedi, müşteri hizmetleri de telefonlara hiç cevap vermiyor",
+    "refund still not processed after a month",
+    "پول رو دو بار از حسابم کم کردید و هنوز برنگردوندید، این چه وضعشه",
+    "app logs me out every time I open it",
+    "Ürün kırık geldi, iade talebim de bir haftadır bekliyor, çok kötü bir deneyim",
+)
 
 
 class Slack:
@@ -76,6 +93,8 @@ async def main() -> None:
     parser.add_argument("--pace", type=float, default=1.0, help="slack.pace_seconds")
     parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
     parser.add_argument("--replicas", type=int, default=1, help="serve processes (PostgreSQL)")
+    parser.add_argument("--mixed", action="store_true", help="half the reviews Persian/Turkish")
+    parser.add_argument("--blas-threads", type=int, default=None, help="[enrich] blas_threads")
     args = parser.parse_args()
 
     slack = Slack(args.channels)
@@ -96,6 +115,7 @@ async def main() -> None:
         cfg.write_text(
             f'[database]\npath = "{tmp}/lat.db"\n[slack]\npace_seconds = {args.pace}\n'
             f'[sources.web]\ntype = "generic"\nsecret_env = "S"\n{rules}'
+            + ("" if args.blas_threads is None else f"[enrich]\nblas_threads = {args.blas_threads}\n")
         )
         ports = [free_port() for _ in range(args.replicas if args.database_url else 1)]
         env = {
@@ -129,7 +149,8 @@ async def main() -> None:
                             "id": f"bench-{n}",
                             "kind": "review",
                             "rating": 1,
-                            "text": f"bench-{n} lane{n % args.channels} never arrived",
+                            "text": f"bench-{n} lane{n % args.channels} "
+                            + (MIXED_TEXTS[n % len(MIXED_TEXTS)] if args.mixed else "never arrived"),
                         }
                     ).encode()
                     sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
@@ -171,6 +192,8 @@ async def main() -> None:
         f"# {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{args.rate:g} webhooks/s for {args.seconds:g}s over {args.channels} channels, pace {args.pace:g}s,"
         f" {'PostgreSQL x' + str(len(procs)) if args.database_url else 'SQLite'}"
+        f"{'; mixed en/fa/tr' if args.mixed else ''}"
+        f"{'' if args.blas_threads is None else f'; blas_threads {args.blas_threads}'}"
     )
     print(f"alerts received {len(lat)}/{total}")
     if lat:

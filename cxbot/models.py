@@ -183,15 +183,18 @@ class Signal(BaseModel):
 
 @dataclass(frozen=True)
 class Filters:
-    """The `/cx` filters (`source:`, `kind:`, `topic:`, `lang:`), shared by cx, digest, store."""
+    """The `/cx` filters (`source:`, `kind:`, `topic:`, `lang:`, `intent:`), shared by cx,
+    digest, store. Each is a column of `signals` (topic: one of its `topics`)."""
 
     source: str | None = None
     kind: str | None = None
     topic: str | None = None
     lang: str | None = None
+    intent: str | None = None  # not a rollup key: counts with it are read from signals
 
     def items(self) -> list[tuple[str, str]]:
-        return [(k, v) for k in ("source", "kind", "topic", "lang") if (v := getattr(self, k))]
+        keys = ("source", "kind", "topic", "lang", "intent")
+        return [(k, v) for k in keys if (v := getattr(self, k))]
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,11 @@ def test_bad_toml(write_config: Callable[..., Path]) -> None:
             '[digest]\nchannels = ["#cx weekly"]\n',
             "digest.channels.0: '#cx weekly' is not a Slack channel",
         ),
+        (
+            '[[alerts]]\nname = "x"\nchannel = "#a"\nintents = ["angry"]\n',
+            "alerts.0.intents.0: Input should be 'complaint', 'question', 'request', 'praise'"
+            " or 'churn_risk'",
+        ),
     ],
 )
 def test_invalid_values_name_file_and_key(

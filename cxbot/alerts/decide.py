@@ -50,6 +50,7 @@ def facts_of(row: dict[str, Any], vip: VipList) -> Facts:
         sentiment_label=row.get("sentiment_label"),
         topics=tuple(topics),
         urgency=row.get("urgency") or 0,
+        intent=row.get("intent"),
         vip=vip.contains(row.get("author_email")),
     )
 

@@ -17,6 +17,8 @@ from cxbot.enrich.textnorm import fold
 from cxbot.models import Kind, SlackChannel
 
 Label = Literal["negative", "neutral", "positive", "unscored"]
+# enrich/intent.py's INTENTS (a test keeps the two equal); unknown names are refused on load.
+Intent = Literal["complaint", "question", "request", "praise", "churn_risk"]
 
 _CONDITIONS = (
     "sources",
@@ -31,6 +33,7 @@ _CONDITIONS = (
     "languages",
     "vip",
     "min_urgency",
+    "intents",
 )
 
 
@@ -53,6 +56,9 @@ class AlertRule(BaseModel):
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes")
     vip: bool = Field(False, description="the customer is on the VIP list")
     min_urgency: int | None = Field(None, ge=0, le=3)
+    intents: list[Intent] = Field(
+        default_factory=list, description="the signal's intent is one of (unknown never matches)"
+    )
     max_per_window: int = Field(5, ge=1, description="messages per channel before a roll-up")
     window_minutes: float = Field(10, gt=0)
 
@@ -111,6 +117,7 @@ class Facts:
     sentiment_label: str | None = None
     topics: Sequence[str] = field(default_factory=tuple)
     urgency: int = 0
+    intent: str | None = None
     vip: bool = False
 
 
@@ -143,6 +150,7 @@ def rule_matches(rule: AlertRule, f: Facts) -> bool:
         not rule.languages or f.lang in rule.languages,
         not rule.vip or f.vip,
         rule.min_urgency is None or f.urgency >= rule.min_urgency,
+        not rule.intents or f.intent in rule.intents,
     )
     return all(checks)
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from cxbot.enrich.intent import INTENTS
 from cxbot.errors import CxbotError
 from cxbot.models import KINDS, Filters
 from cxbot.periods import PeriodError, PeriodSpec, parse_period
@@ -53,6 +54,7 @@ FILTER_KEYS = {
     "lang": "lang",
     "language": "lang",
     "src": "source",
+    "intent": "intent",
 }
 RULE_NAME = re.compile(r"^[\w.-]+$")  # the same as AlertRule.name
 MAX_MUTE = timedelta(days=90)
@@ -201,7 +203,7 @@ def _period_and_filters(
                 raise CommandError(
                     f"Unknown filter `{_short(key)}:`"
                     + (f" — did you mean `{guess}:`?" if guess else "")
-                    + " Filters are source:, kind:, topic:, lang:.",
+                    + " Filters are source:, kind:, topic:, lang:, intent:.",
                     suggestion=f"{verb} {guess}:{value}" if guess else verb,
                     verb=verb,
                 )
@@ -239,10 +241,27 @@ def _filter_value(name: str, value: str, found: dict[str, str], verb: str) -> st
                 verb=verb,
             )
         return value.lower()
+    if name == "intent":
+        if value.lower() not in INTENTS:
+            guess = closest(value.lower(), INTENTS, cutoff=0.5)
+            raise CommandError(
+                f"`{_short(value)}` is not an intent"
+                + (f" — did you mean `intent:{guess}`?" if guess else "")
+                + f" Intents: {', '.join(INTENTS)}.",
+                suggestion=f"{verb} intent:{guess}" if guess else None,
+                verb=verb,
+            )
+        return value.lower()
     return value
 
 
-_EXAMPLE = {"source": "appstore", "kind": "review", "topic": "billing", "lang": "en"}
+_EXAMPLE = {
+    "source": "appstore",
+    "kind": "review",
+    "topic": "billing",
+    "lang": "en",
+    "intent": "complaint",
+}
 
 
 def _with_args(

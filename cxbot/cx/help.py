@@ -15,10 +15,18 @@ EXAMPLES = {
     "ces": ["/cx ces 90d"],
     "rating": ["/cx rating 30d source:appstore lang:de"],
     "sentiment": ["/cx sentiment 7d topic:billing"],
-    "volume": ["/cx volume 24h", "/cx volume 2026-11-01..2026-11-15 kind:ticket"],
+    "volume": [
+        "/cx volume 24h",
+        "/cx volume 2026-11-01..2026-11-15 kind:ticket",
+        "/cx volume 30d intent:churn_risk",
+    ],
     "top": ["/cx top negative", "/cx top negative 24h source:trustpilot"],
     "topics": ["/cx topics 30d"],
-    "search": ["/cx search refund", '/cx search "double charged" 30d kind:ticket'],
+    "search": [
+        "/cx search refund",
+        '/cx search "double charged" 30d kind:ticket',
+        "/cx search app 7d intent:complaint",
+    ],
     "customer": ["/cx customer ana@example.com", "/cx customer @ana"],
     "alerts": ["/cx alerts"],
     "mute": ["/cx mute bad-review 2h"],
@@ -57,7 +65,8 @@ PERIOD_HELP = (
 
 FILTER_HELP = (
     "Filters: source:NAME kind:review|ticket|message|mention|survey topic:NAME"
-    " lang:CODE. Add `public` at the end to post the answer in the channel."
+    " lang:CODE intent:complaint|question|request|praise|churn_risk. Add `public` at the end"
+    " to post the answer in the channel."
 )
 
 

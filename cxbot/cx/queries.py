@@ -19,9 +19,11 @@ from cxbot.periods import Window
 from cxbot.store.engine import is_pg
 from cxbot.store.reads import SIGNAL_ROW_SQL, known_topics, signal_rows, topic_list
 from cxbot.store.rollup import (
+    Plan,
     id_bounds,
     plan,
     raw_where,
+    rolled_up,
     rollup_source,
     rollup_timezone,
     severity,
@@ -79,7 +81,8 @@ def topic_stats(
     edges: dict[tuple[datetime, datetime], dict[str, tuple[int, int]]] = {}
     sides: list[dict[str, list[int]]] = []
     for w in [window] + ([previous] if previous is not None else []):
-        p = plan(w.start, w.end, tz)
+        # Without the rollup (intent:), the whole window is one raw edge.
+        p = plan(w.start, w.end, tz) if rolled_up(filters) else Plan(None, ((w.start, w.end, 1),))
         acc = {t: [0, 0] for t in topics}
         if p.days is not None:
             table, where, params = rollup_source(filters, pg=is_pg(db))

@@ -183,6 +183,16 @@ class DigestData:
     negative: tuple[SignalRow, ...] = ()  # worst first
     loop: Loop = Loop()
     daily: tuple[tuple[date, Counts], ...] = ()  # the 28 local days up to the window's end
+    intents: tuple[IntentCount, ...] = ()  # in INTENTS order; only intents seen in either week
+
+
+@dataclass(frozen=True)
+class IntentCount:
+    """Signals of one intent (enrich/intent.py) in the week and the week before."""
+
+    intent: str
+    current: int
+    before: int
 
 
 # --- figures and the headline ---------------------------------------------------------------------

@@ -67,9 +67,27 @@ def _figures(f: Fmt, d: Digest, versus: str) -> str:
         lines.append(figure_line(f, name, cur, prev, versus))
     if cur.n:
         lines.append(mix_line(f, cur, prev if prev.n else None).replace("previous", versus))
+    if d.data.intents:
+        lines.append(_intent_line(d))
     if missing:
         lines.append(f"No data for {', '.join(missing)} in either week.")
     return f.b("Key figures") + "\n" + "\n".join(lines)
+
+
+INTENT_NAMES = {"churn_risk": "churn risk"}
+
+
+def _intent_line(d: Digest) -> str:
+    """What customers wanted: each known intent's count, its change, and its share of the
+    week's signals (the rest: intent unknown)."""
+    n = d.data.current.n
+    parts = [
+        f"{INTENT_NAMES.get(i.intent, i.intent)} {i.current:,}"
+        + (f" ({100.0 * i.current / n:.0f}%)" if n else "")
+        + _change_note(i.current, i.before)
+        for i in d.data.intents
+    ]
+    return "Intent: " + " · ".join(parts)
 
 
 def _change_note(cur: int, prev: int) -> str:

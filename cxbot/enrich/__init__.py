@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cxbot.enrich.analysers import build_analyser
+from cxbot.enrich.intent import intent
 from cxbot.enrich.labels import UNSCORED, final_label, text_label
 from cxbot.enrich.language import NO_LANGUAGE, LanguageDetector
 from cxbot.enrich.settings import EnrichSettings
@@ -34,6 +35,7 @@ class Enrichment:
     sentiment_source: str  # "rating" | "score" | "text" | "none"
     topics: list[str]  # topic names, sorted
     urgency: int  # 0..3
+    intent: str | None = None  # one of intent.INTENTS; None when unknown
 
 
 def _join(title: str | None, text: str | None) -> str:
@@ -113,14 +115,16 @@ class Enricher:
                 clearly_negative_below=s.clearly_negative_below,
             )
             topics, cue_level = self._taxonomy.match(fold(text)) if text else ([], 0)
+            code = None if lang == NO_LANGUAGE else lang
             out.append(
                 Enrichment(
-                    lang=None if lang == NO_LANGUAGE else lang,
+                    lang=code,
                     text_sentiment=text_score,
                     sentiment_label=label,
                     sentiment_source=source,
                     topics=topics,
                     urgency=urgency_level(cue_level, label),
+                    intent=intent(text, code, item.get("rating"), text_score),
                 )
             )
         return out

@@ -44,6 +44,7 @@ ENRICHED_COLUMNS = (
     "sentiment_source",
     "topics",
     "urgency",
+    "intent",
     "enriched_at",
 )
 

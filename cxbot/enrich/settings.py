@@ -36,9 +36,16 @@ class EnrichSettings(BaseModel):
     # "multilingual" is a Literal of its own so that pydantic's message for a wrong value still
     # lists the original four first, word for word (tests and docs quote it).
     analyser: Literal["ensemble", "textblob", "vader", "transformers"] | Literal["multilingual"] = Field(
-        "ensemble",
-        description="sentiment analyser; ensemble = TextBlob + VADER + CX rules; multilingual ="
-        " the ensemble for English, a bundled multilingual encoder for Persian/Turkish/Arabic",
+        "multilingual",
+        description="sentiment analyser; multilingual (default) = the ensemble for English, a "
+        "bundled multilingual encoder for Persian/Turkish/Arabic; ensemble = TextBlob + VADER + "
+        "CX rules (English only)",
+    )
+    blas_threads: int = Field(
+        1,
+        ge=0,
+        description="BLAS threads of the live scorer (the encoder's matrix products); 0 = "
+        "numpy's default (every core). One is faster for the small batches of a live stream",
     )
     model_path: str | None = Field(
         None, description="transformers only: folder of a saved sequence-classification model"

@@ -53,6 +53,7 @@ def enriched_values(e: Enrichment, stamp: str) -> list[Any]:
         e.sentiment_source,
         topics,
         e.urgency,
+        e.intent,
         stamp,
     ]
 
@@ -99,6 +100,7 @@ def store_enrichment(
                 "sentiment_source": e.sentiment_source,
                 "topics": e.topics,
                 "urgency": e.urgency,
+                "intent": e.intent,
             }
         )
     customers.write(db, resolved)
@@ -115,6 +117,15 @@ def _start_enricher(settings: EnrichSettings, base_dir: Path, parent: int | None
     if parent is not None:
         _exit_with_parent(parent)
     _ENRICHER = Enricher(settings, base_dir)
+    if settings.blas_threads:
+        # A live stream gives the encoder batches of a few texts: BLAS spreading each over every
+        # core costs more in hand-offs than it saves, and takes the core the web process needs
+        # (webhook-to-alert p99 1.85-7.3 s at 8/s, half fa/tr; docs/enrichment.md). Set after
+        # the Enricher: threadpoolctl limits the BLAS libraries already loaded (numpy's), for the
+        # whole process, until the process ends (the object is not kept: nothing restores it).
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=settings.blas_threads, user_api="blas")
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -217,3 +217,15 @@ def m005_events_kept_small(db: Database) -> None:
     # Not a foreign key: the first copy may be pruned before its duplicates are.
     db.execute("ALTER TABLE events ADD COLUMN duplicate_of INTEGER")
     db.execute("CREATE INDEX signals_event ON signals (event_id) WHERE event_id IS NOT NULL")
+
+
+@migrations()
+def m006_signals_intent(db: Database) -> None:
+    """What the customer wants (issue 13): complaint, question, request, praise, churn_risk, or
+    NULL when unknown; written with the enrichment (enrich/rows.py), refilled by `cxbot
+    reprocess`. The partial index serves `/cx ... intent:NAME`, which reads signals rather than
+    the rollup (intent is not one of its keys). The same DDL on both engines."""
+    db.execute("ALTER TABLE signals ADD COLUMN intent TEXT")
+    db.execute(
+        "CREATE INDEX signals_intent ON signals (intent, created_at) WHERE intent IS NOT NULL"
+    )

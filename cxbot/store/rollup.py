@@ -285,6 +285,13 @@ def raw_where(filters: Filters, prefix: str = "", *, pg: bool = False) -> tuple[
     return " AND ".join(parts) or "1 = 1", params
 
 
+def rolled_up(filters: Filters) -> bool:
+    """Whether the rollup has these filters' keys. `intent:` is not one (adding it would
+    multiply the rollup's rows by six); its counts come from signals over the partial index
+    signals_intent (intent, created_at), a scan of that intent's signals in the window."""
+    return filters.intent is None
+
+
 def rollup_source(filters: Filters, *, pg: bool = False) -> tuple[str, str, list[str]]:
     """The table (and index) to read for these filters, with the conditions on it. Without
     statistics SQLite would range-scan the primary key over every source's rows even when a
@@ -336,6 +343,8 @@ def window_counts(
 ) -> list[Counts]:
     """Exact Counts for each [start, end) window: one rollup query over all their days, plus
     the raw edges of each."""
+    if not rolled_up(filters):
+        return [raw_counts(db, s, e, filters) for s, e in windows]
     tz = rollup_timezone(db)
     plans = [plan(s, e, tz) for s, e in windows]
     ranges = [p.days for p in plans if p.days is not None]

@@ -23,7 +23,8 @@ DETRACTOR = AlertRule(name="detractor", channel="#surveys", nps_detractor=True)
 UNSCORED = AlertRule(name="triage", channel="#triage", labels=["unscored"])
 VIP = AlertRule(name="vip", channel="#vip", vip=True)
 PERSIAN = AlertRule(name="fa", channel="#fa", languages=["fa"], min_urgency=2)
-RULES = [BAD_REVIEW, ANGRY, DETRACTOR, UNSCORED, VIP, PERSIAN]
+CHURN = AlertRule(name="churn", channel="#retention", intents=["churn_risk", "request"])
+RULES = [BAD_REVIEW, ANGRY, DETRACTOR, UNSCORED, VIP, PERSIAN, CHURN]
 
 
 def facts(**kw: object) -> Facts:
@@ -51,6 +52,10 @@ def test_several_rules_to_one_channel_make_one_message() -> None:
         (facts(text="hi", vip=True), {"#vip": ["vip"]}),
         (facts(lang="fa", urgency=2), {"#fa": ["fa"]}),
         (facts(lang="fa", urgency=1), {}),
+        (facts(intent="churn_risk"), {"#retention": ["churn"]}),
+        (facts(intent="request"), {"#retention": ["churn"]}),
+        (facts(intent="complaint"), {}),
+        (facts(intent=None), {}),  # unknown intent matches no intents rule
     ],
 )
 def test_conditions(f: Facts, expected: dict[str, list[str]]) -> None:
@@ -115,3 +120,12 @@ def test_status_transitions(
     expected: tuple[str, str | None] | None,
 ) -> None:
     assert next_status(current, assignee, action, user) == expected
+
+
+def test_rule_intents_are_the_enrichers() -> None:
+    from typing import get_args
+
+    from cxbot.alerts.rules import Intent
+    from cxbot.enrich.intent import INTENTS
+
+    assert get_args(Intent) == INTENTS

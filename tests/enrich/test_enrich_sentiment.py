@@ -1,8 +1,13 @@
-"""The default analyser (ensemble) on the team's own sentences, and what is left unscored."""
+"""The ensemble analyser on the team's own sentences, and what it leaves unscored.
+
+The ensemble was the default until the multilingual analyser (which keeps it for English) took
+its place; this module pins it, and checks that the default now scores what it left unscored.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,6 +15,21 @@ from cxbot.enrich import Enricher, Enrichment, EnrichSettings
 from cxbot.enrich.analysers.lexicon import TextBlobAnalyser, VaderAnalyser
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def enricher() -> Enricher:
+    return Enricher(EnrichSettings(analyser="ensemble"), ROOT)
+
+
+@pytest.fixture(scope="module")
+def enrich_text(enricher: Enricher) -> Any:
+    def run(text: str | None, **fields: Any) -> Enrichment:
+        args: dict[str, Any] = {"title": None, "rating": None, "score": None, "score_type": None}
+        args.update(fields)
+        return enricher.enrich(text=text, **args)
+
+    return run
 
 # Complaints a CX team must see, written without a single emotional word.
 PLAIN_COMPLAINTS = [
@@ -62,16 +82,16 @@ def test_negated_damage_is_not_a_complaint(enrich_text) -> None:
     assert enrich_text("The box was not damaged at all.").sentiment_label != "negative"
 
 
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
-        ("سفارشم هنوز نرسیده، خیلی بد بود", "fa"),
-        ("پشتیبانی اصلاً جواب نمیده", "fa"),
-        ("kargo çok geç geldi, berbat bir deneyim", "tr"),
-        ("siparisim hala gelmedi", "tr"),
-        ("لم يصل الطلب حتى الآن", "ar"),
-    ],
-)
+UNREAD = [
+    ("سفارشم هنوز نرسیده، خیلی بد بود", "fa"),
+    ("پشتیبانی اصلاً جواب نمیده", "fa"),
+    ("kargo çok geç geldi, berbat bir deneyim", "tr"),
+    ("siparisim hala gelmedi", "tr"),
+    ("لم يصل الطلب حتى الآن", "ar"),
+]
+
+
+@pytest.mark.parametrize(("text", "lang"), UNREAD)
 def test_languages_the_ensemble_cannot_read_are_unscored(enrich_text, text: str, lang: str) -> None:
     got = enrich_text(text)
     assert (got.lang, got.text_sentiment, got.sentiment_label, got.sentiment_source) == (
@@ -80,6 +100,14 @@ def test_languages_the_ensemble_cannot_read_are_unscored(enrich_text, text: str,
         "unscored",
         "none",
     )
+
+
+@pytest.mark.parametrize(("text", "lang"), UNREAD)
+def test_the_default_analyser_scores_them(text: str, lang: str) -> None:
+    got = Enricher(EnrichSettings(), ROOT).enrich(
+        text=text, title=None, rating=None, score=None, score_type=None
+    )
+    assert (got.lang, got.sentiment_label, got.sentiment_source) == (lang, "negative", "text")
 
 
 def test_unscored_text_still_takes_an_explicit_score(enrich_text) -> None:

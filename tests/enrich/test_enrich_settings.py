@@ -32,8 +32,9 @@ def test_defaults() -> None:
         s.batch_size,
         s.max_tokens,
         s.model_threads,
+        s.blas_threads,
     ) == (
-        "ensemble",
+        "multilingual",
         None,
         "config/topics.toml",
         None,
@@ -48,6 +49,7 @@ def test_defaults() -> None:
         32,
         256,
         None,
+        1,
     )
 
 

