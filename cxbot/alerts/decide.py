@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from cxbot.alerts.records import active_mutes, negative_count
+from cxbot.alerts.records import active_mutes, backfilled_ids, negative_count
 from cxbot.alerts.rules import (
     AlertPolicy,
     AlertRule,
@@ -101,6 +101,8 @@ def decide_alerts(
     """Write the alerts these freshly enriched signals need; returns the new outbox ids."""
     if not policy.rules and not policy.spikes:
         return []
+    history = backfilled_ids(db, [row["id"] for row in rows])
+    rows = [row for row in rows if row["id"] not in history]
     muted = active_mutes(db, now)
     by_name = {r.name: r for r in policy.rules}
     created: list[int] = []

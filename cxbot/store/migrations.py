@@ -217,3 +217,14 @@ def m005_events_kept_small(db: Database) -> None:
     # Not a foreign key: the first copy may be pruned before its duplicates are.
     db.execute("ALTER TABLE events ADD COLUMN duplicate_of INTEGER")
     db.execute("CREATE INDEX signals_event ON signals (event_id) WHERE event_id IS NOT NULL")
+
+
+@migrations()
+def m007_poll_cursors(db: Database) -> None:
+    """Sources without webhooks (issue 16): where each poll source stopped, so a restart
+    resumes there. `cursor` is the poller's state as JSON (cxbot/poll/records.py); `failures`
+    counts consecutive failed runs. The same DDL on both engines."""
+    db.execute(
+        "CREATE TABLE poll_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}',"
+        " last_run TEXT, last_ok TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0)"
+    )
