@@ -102,7 +102,9 @@ def asc_review(
             "createdDate": created,
             "territory": territory,
         },
-        "relationships": {"response": {"links": {"self": f"/v1/customerReviews/{rid}/relationships/response"}}},
+        "relationships": {
+            "response": {"links": {"self": f"/v1/customerReviews/{rid}/relationships/response"}}
+        },
         "links": {"self": f"/v1/customerReviews/{rid}"},
     }
 
@@ -180,7 +182,9 @@ class FakeAppStoreConnect(_Fake):
                                                   "title": "not found", "detail": "no app"}]},
                                      status=404)  # fmt: skip
         if query.get("sort") != "-createdDate":
-            return web.json_response({"errors": [{"status": "400", "code": "PARAMETER_ERROR"}]}, status=400)
+            return web.json_response(
+                {"errors": [{"status": "400", "code": "PARAMETER_ERROR"}]}, status=400
+            )
         offset = int(query.get("cursor", "AQ.0").removeprefix("AQ."))
         await self._maybe_hold(offset)
         size = min(int(query.get("limit", "50")), self.page_size)
@@ -199,16 +203,26 @@ class FakeAppStoreConnect(_Fake):
 # --- the public RSS feed ----------------------------------------------------------------------
 
 
-def rss_entry(n: int, rating: int, *, updated: str | None = None, version: str = "2.1") -> dict[str, Any]:
+def rss_entry(
+    n: int, rating: int, *, updated: str | None = None, version: str = "2.1"
+) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "author": {"uri": {"label": f"https://itunes.apple.com/us/reviews/id{9000 + n}"},
-                   "name": {"label": f"nick{n}"}, "label": ""},  # fmt: skip
+        "author": {
+            "uri": {"label": f"https://itunes.apple.com/us/reviews/id{9000 + n}"},
+            "name": {"label": f"nick{n}"},
+            "label": "",
+        },  # fmt: skip
         "im:version": {"label": version},
         "im:rating": {"label": str(rating)},
         "id": {"label": str(7_000_000_000 + n)},
         "title": {"label": f"Title {n}"},
         "content": {"label": f"Feed review {n}", "attributes": {"type": "text"}},
-        "link": {"attributes": {"rel": "related", "href": "https://itunes.apple.com/us/review?id=1&type=Purple%20Software"}},
+        "link": {
+            "attributes": {
+                "rel": "related",
+                "href": "https://itunes.apple.com/us/review?id=1&type=Purple%20Software",
+            }
+        },
         "im:voteSum": {"label": "0"},
         "im:contentType": {"attributes": {"term": "Application", "label": "Application"}},
         "im:voteCount": {"label": "0"},
@@ -227,7 +241,8 @@ class FakeReviewFeed(_Fake):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get(
-            "/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json", self._feed
+            "/{country}/rss/customerreviews/page={page}/id={app_id}/sortby=mostrecent/json",
+            self._feed,
         )
 
     async def _feed(self, request: web.Request) -> web.Response:

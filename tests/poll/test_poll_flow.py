@@ -61,7 +61,13 @@ async def test_backfill_is_quiet_then_a_new_one_star_alerts_once(
             "SELECT external_id, kind, rating, author_name, channel, metadata, created_at, url"
             " FROM signals ORDER BY created_at",
         )
-        assert [(r[0][-2:], r[2]) for r in got] == [("01", 1), ("02", 4), ("03", 2), ("04", 5), ("05", 1)]
+        assert [(r[0][-2:], r[2]) for r in got] == [
+            ("01", 1),
+            ("02", 4),
+            ("03", 2),
+            ("04", 5),
+            ("05", 1),
+        ]
         first = got[0]
         assert first[1] == "review" and first[3] == "Reviewer 1" and first[4] == "app-store"
         assert json.loads(first[5]) == {"territory": "USA"}
@@ -116,7 +122,9 @@ async def test_a_restart_mid_backfill_resumes_from_the_cursor(
         await until(lambda: _backfilled(engine))
         await until(lambda: enriched(engine, 5))
         assert asc.requests[asked_before][1].get("cursor") == "AQ.4"
-        assert await rows(engine, "SELECT count(*), count(DISTINCT external_id) FROM signals") == [(5, 5)]
+        assert await rows(engine, "SELECT count(*), count(DISTINCT external_id) FROM signals") == [
+            (5, 5)
+        ]
         assert await rows(engine, "SELECT count(*) FROM outbox") == [(0,)]  # still history
 
 
