@@ -22,7 +22,7 @@ import aiohttp
 
 from cxbot.listener.logsafe import esc
 from cxbot.poll.config import PollSource
-from cxbot.sources.polling import PageRequest, PollError
+from cxbot.sources.polling import PageRequest, PollError, TokenRequest
 
 log = logging.getLogger("cxbot.poll")
 
@@ -61,6 +61,8 @@ def reason(status: int, body: bytes) -> str:
             first = errors[0]
             return f"HTTP {status} {first.get('code', '')}: {first.get('title', '')}"[:300]
         error = data.get("error")
+        if isinstance(error, str) and isinstance(data.get("error_description"), str):
+            return f"HTTP {status}: {error}: {data['error_description']}"[:300]  # OAuth
         if isinstance(error, dict):
             return f"HTTP {status}: {error.get('message', '')}"[:300]
         if isinstance(error, str):
@@ -89,22 +91,44 @@ class Fetcher:
         self.max_wait = max_wait
         self._tokens: dict[str, tuple[str, float]] = {}
 
-    def _token(self, source: PollSource, renew: bool = False) -> str | None:
+    async def _token(self, source: PollSource, renew: bool = False) -> str | None:
         poller = source.poller
-        if poller.mint is None:
+        if poller.mint is None and poller.token_request is None:
             return None
         held = self._tokens.get(source.name)
         now = self.clock()
         if renew or held is None or held[1] - RENEW_BEFORE <= now:
-            held = poller.mint(source.options, now)
+            if poller.mint is not None:
+                held = poller.mint(source.options, now)
+            else:
+                assert poller.token_request is not None
+                held = await self._exchange(poller.token_request(source.options, now), now)
             self._tokens[source.name] = held
         return held[0]
+
+    async def _exchange(self, req: TokenRequest, now: float) -> tuple[str, float]:
+        """An OAuth token endpoint's answer: the access token and when it expires."""
+        try:
+            async with self.session.post(
+                req.url, data=dict(req.form), headers={"User-Agent": USER_AGENT, **req.headers}
+            ) as resp:
+                status, body = resp.status, await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise FetchError(f"token: {type(exc).__name__}: {exc}"[:200]) from None
+        if status != 200:
+            raise FetchError(f"token: {reason(status, body)}")
+        try:
+            data = json.loads(body)
+            token, lifetime = str(data["access_token"]), float(data.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise FetchError("token: the answer has no access_token") from None
+        return token, now + lifetime
 
     async def get(self, source: PollSource, req: PageRequest) -> bytes:
         renewed = False
         for attempt in range(self.attempts):
             headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-            token = self._token(source)
+            token = await self._token(source)
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
             started = time.perf_counter()
@@ -128,7 +152,7 @@ class Fetcher:
                 return body
             last = attempt == self.attempts - 1
             if status == 401 and token is not None and not renewed:
-                self._token(source, renew=True)
+                await self._token(source, renew=True)
                 renewed = True
                 continue
             if status == 429 or status == 0 or status >= 500:

@@ -14,6 +14,8 @@ from cxbot.sources import (
     freshdesk,
     front,
     generic,
+    google_business,
+    google_play,
     helpscout,
     intercom,
     mapped,
@@ -67,4 +69,7 @@ def option_problems(type_name: str, options: dict[str, object]) -> list[str]:
 
 
 # Sources without webhooks, polled by cxbot/poll/ (each module ends in `POLLER = Poller(...)`).
-POLLERS: dict[str, Poller] = {p.name: p for p in (app_store_rss.POLLER, app_store.POLLER)}
+POLLERS: dict[str, Poller] = {
+    p.name: p
+    for p in (app_store_rss.POLLER, app_store.POLLER, google_play.POLLER, google_business.POLLER)
+}

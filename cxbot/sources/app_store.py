@@ -141,5 +141,5 @@ def read(body: bytes, cursor: str | None, query: Query) -> Page:
 
 
 POLLER = Poller(
-    name="app_store", options=Options, request=request, read=read, auth="jwt", mint=mint
+    name="app_store", options=Options, request=request, read=read, mint=mint
 )

@@ -45,6 +45,15 @@ class PageRequest:
 
 
 @dataclass(frozen=True)
+class TokenRequest:
+    """An OAuth token asked for by a form POST; the answer is `{access_token, expires_in}`."""
+
+    url: str
+    form: Mapping[str, str]
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Page:
     signals: list[Signal]
     next: str | None  # the cursor of the next page of this run; None: the run is complete
@@ -72,9 +81,10 @@ class Poller:
     options: type[PollOptions]
     request: Request
     read: Read
-    # "jwt": a token minted locally (App Store Connect); None: no credentials.
-    auth: str | None = None
-    mint: Callable[[Any, float], tuple[str, float]] | None = None  # (options, now) -> token, expiry
+    # A bearer token minted here, (options, now) -> (token, expiry) (App Store Connect) ...
+    mint: Callable[[Any, float], tuple[str, float]] | None = None
+    # ... or exchanged at an OAuth token endpoint, (options, now) -> the request (Google, Reddit).
+    token_request: Callable[[Any, float], TokenRequest] | None = None
 
 
 def reached(signals: list[Signal], since: datetime | None) -> bool:
