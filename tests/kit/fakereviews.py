@@ -269,3 +269,138 @@ class FakeReviewFeed(_Fake):
         if chunk:
             feed["entry"] = chunk if len(chunk) > 1 else chunk[0]  # one review: one object
         return web.Response(text=json.dumps({"feed": feed}), content_type="application/json")
+
+
+# --- Google: the OAuth token endpoint, Android Publisher, Business Profile -------------------
+
+
+def new_service_account(token_url: str) -> tuple[str, Any]:
+    """A service-account key file's JSON text (our own RSA key) and the key's public half."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    info = {"type": "service_account", "project_id": "cxbot-test", "private_key_id": "k1",
+            "private_key": pem, "client_email": "cxbot@cxbot-test.iam.gserviceaccount.com",
+            "client_id": "1", "token_uri": token_url}  # fmt: skip
+    return json.dumps(info), key.public_key()
+
+
+def play_review(
+    n: int, stars: int, seconds: int, *, text: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "reviewId": f"gp:{n}",
+        "authorName": f"Player {n}",
+        "comments": [{"userComment": {
+            "text": text or f"Title {n}\tPlay review {n}",
+            "lastModified": {"seconds": str(seconds), "nanos": 5},
+            "starRating": stars, **extra}}],
+    }  # fmt: skip
+
+
+def place_review(
+    n: int, stars: str, updated: str, *, comment: str | None = "Nice place"
+) -> dict[str, Any]:
+    review: dict[str, Any] = {
+        "name": f"accounts/111/locations/222/reviews/r{n}",
+        "reviewId": f"r{n}",
+        "reviewer": {"displayName": f"Visitor {n}", "isAnonymous": False},
+        "starRating": stars,
+        "createTime": updated,
+        "updateTime": updated,
+    }
+    if comment is not None:
+        review["comment"] = comment
+    return review
+
+
+class FakeGoogle(_Fake):
+    """`POST /token` (JWT bearer grant, checked with the service account's public key), then
+    `reviews.list` of Android Publisher and of Business Profile, tokens checked."""
+
+    def __init__(self, page_size: int = 2) -> None:
+        super().__init__()
+        self.public_key: Any = None  # set once the service account is made
+        self.page_size = page_size
+        self.play: list[dict[str, Any]] = []  # newest first
+        self.places: list[dict[str, Any]] = []
+        self.issued: list[str] = []
+        self.revoked: set[str] = set()
+        self.scopes: list[str] = []
+        self.rejected = 0
+
+    @property
+    def token_url(self) -> str:
+        return self.root + "/token"
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/token", self._token)
+        app.router.add_get("/androidpublisher/v3/applications/{package}/reviews", self._play)
+        app.router.add_get("/v4/accounts/{account}/locations/{location}/reviews", self._places)
+
+    def expire_tokens(self) -> None:
+        self.revoked |= set(self.issued)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        try:
+            claims = jwt.decode(
+                str(form.get("assertion")), self.public_key, algorithms=["RS256"],
+                audience=self.token_url, options={"require": ["iss", "scope", "iat", "exp"]},
+            )  # fmt: skip
+        except jwt.PyJWTError as exc:
+            return web.json_response(
+                {"error": "invalid_grant", "error_description": str(exc)}, status=400
+            )
+        if (
+            form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            or claims["exp"] - claims["iat"] > 3600
+        ):
+            return web.json_response(
+                {"error": "invalid_grant", "error_description": "bad"}, status=400
+            )
+        self.scopes.append(claims["scope"])
+        token = f"ya29.fake-{len(self.issued)}"
+        self.issued.append(token)
+        return web.json_response(
+            {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+        )
+
+    def _authorised(self, request: web.Request) -> bool:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token in self.issued and token not in self.revoked:
+            return True
+        self.rejected += 1
+        return False
+
+    def _denied(self) -> web.Response:
+        return web.json_response({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}, status=401)  # fmt: skip
+
+    async def _play(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query)))
+        if not self._authorised(request):
+            return self._denied()
+        scripted = self._scripted()
+        if scripted is not None:
+            return scripted
+        offset = int(request.query.get("token", "0"))
+        size = min(int(request.query.get("maxResults", "10")), self.page_size)
+        body: dict[str, Any] = {"reviews": self.play[offset : offset + size]}
+        if offset + size < len(self.play):
+            body["tokenPagination"] = {"nextPageToken": str(offset + size)}
+        return web.json_response(body)
+
+    async def _places(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query)))
+        if not self._authorised(request):
+            return self._denied()
+        offset = int(request.query.get("pageToken", "0"))
+        size = min(int(request.query.get("pageSize", "50")), self.page_size)
+        body: dict[str, Any] = {"reviews": self.places[offset : offset + size],
+                                "averageRating": 4.2, "totalReviewCount": len(self.places)}  # fmt: skip
+        if offset + size < len(self.places):
+            body["nextPageToken"] = str(offset + size)
+        return web.json_response(body)
