@@ -21,6 +21,7 @@ from cxbot.sources import (
     mapped,
     mastodon,
     meta,
+    reddit,
     surveymonkey,
     trustpilot,
     typeform,
@@ -71,5 +72,11 @@ def option_problems(type_name: str, options: dict[str, object]) -> list[str]:
 # Sources without webhooks, polled by cxbot/poll/ (each module ends in `POLLER = Poller(...)`).
 POLLERS: dict[str, Poller] = {
     p.name: p
-    for p in (app_store_rss.POLLER, app_store.POLLER, google_play.POLLER, google_business.POLLER)
+    for p in (
+        app_store_rss.POLLER,
+        app_store.POLLER,
+        google_play.POLLER,
+        google_business.POLLER,
+        reddit.POLLER,
+    )
 }

@@ -404,3 +404,71 @@ class FakeGoogle(_Fake):
         if offset + size < len(self.places):
             body["nextPageToken"] = str(offset + size)
         return web.json_response(body)
+
+
+# --- Reddit -----------------------------------------------------------------------------------
+
+
+def reddit_post(
+    n: int, created: float, *, selftext: str = "", title: str | None = None
+) -> dict[str, Any]:
+    return {"kind": "t3", "data": {
+        "id": f"p{n}", "name": f"t3_p{n}", "title": title or f"Is ShopApp down? ({n})",
+        "selftext": selftext, "author": "[deleted]" if n == 0 else f"redditor{n}",
+        "subreddit": "shopapp", "permalink": f"/r/shopapp/comments/p{n}/post_{n}/",
+        "created_utc": created, "score": n, "num_comments": 0, "edited": False}}  # fmt: skip
+
+
+class FakeReddit(_Fake):
+    """`POST /api/v1/access_token` (Basic client id:secret, client_credentials), then
+    `GET /r/{subs}/search.json` and `/search.json` paged by `after`, bearer checked."""
+
+    def __init__(self, client_id: str, secret: str, page_size: int = 2) -> None:
+        super().__init__()
+        self.basic = (
+            "Basic " + __import__("base64").b64encode(f"{client_id}:{secret}".encode()).decode()
+        )
+        self.page_size = page_size
+        self.posts: list[dict[str, Any]] = []  # newest first
+        self.tokens: list[str] = []
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/v1/access_token", self._token)
+        app.router.add_get("/r/{subs}/search.json", self._search)
+        app.router.add_get("/search.json", self._search)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if (
+            request.headers.get("Authorization") != self.basic
+            or form.get("grant_type") != "client_credentials"
+        ):
+            return web.json_response({"message": "Unauthorized", "error": 401}, status=401)
+        self.tokens.append(f"tok{len(self.tokens)}")
+        return web.json_response(
+            {
+                "access_token": self.tokens[-1],
+                "token_type": "bearer",
+                "expires_in": 86400,
+                "scope": "*",
+            }
+        )
+
+    async def _search(self, request: web.Request) -> web.Response:
+        self.requests.append((request.path, dict(request.query)))
+        if (
+            request.headers.get("Authorization")
+            != f"Bearer {self.tokens[-1] if self.tokens else '-'}"
+        ):
+            return web.json_response({"message": "Unauthorized", "error": 401}, status=401)
+        q = request.query
+        if q.get("sort") != "new" or q.get("raw_json") != "1" or not q.get("q"):
+            return web.json_response({"message": "Bad Request", "error": 400}, status=400)
+        offset = int(q.get("after", "t3_0").split("_")[1] or 0) if q.get("after") else 0
+        page = self.posts[offset : offset + self.page_size]
+        after = (
+            f"t3_{offset + self.page_size}" if offset + self.page_size < len(self.posts) else None
+        )
+        return web.json_response({"kind": "Listing", "data": {
+            "after": after, "before": None, "dist": len(page), "modhash": "", "geo_filter": "",
+            "children": page}})  # fmt: skip
