@@ -209,7 +209,8 @@ def poll(config_path: Path | None, source: str | None, since: Any) -> None:
             click.echo(f"{name}: skipped (another replica is polling it)")
             continue
         kind = "backfill, no alerts" if report.backfill else "new reviews alert"
-        line = f"{name}: {report.accepted} new, {report.duplicates} duplicate, {report.pages} page(s) ({kind})"
+        edits = f", {report.edited} edited" if report.edited else ""
+        line = f"{name}: {report.accepted} new{edits}, {report.duplicates} duplicate, {report.pages} page(s) ({kind})"
         if report.skipped:
             line += f", {report.skipped} unreadable"
         click.echo(line + (f"; error: {report.error}" if report.error else ""))

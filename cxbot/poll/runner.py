@@ -30,6 +30,7 @@ from cxbot.poll.records import Cursor
 from cxbot.sources.base import ItemError
 from cxbot.sources.fields import parse_time
 from cxbot.sources.polling import Page, PollError, Query
+from cxbot.store.edits import apply_edits
 from cxbot.store.intake import BACKFILL_EVENT_TYPE, DeliveryRecord, StoredDelivery, store_deliveries
 
 log = logging.getLogger("cxbot.poll")
@@ -45,6 +46,7 @@ class RunReport:
     pages: int = 0
     accepted: int = 0
     duplicates: int = 0
+    edited: int = 0  # known reviews with new words or stars (cxbot/store/edits.py)
     skipped: int = 0
     new_ids: list[int] = field(default_factory=list)
     error: str | None = None
@@ -60,11 +62,12 @@ def _newest(page: Page, known: str | None) -> str | None:
 
 def _store_page(
     db: Database, rec: DeliveryRecord | None, source: str, cursor: Cursor, now: str
-) -> StoredDelivery | None:
-    """The page's signals and the cursor after it, committed together."""
+) -> tuple[StoredDelivery | None, list[int]]:
+    """The page's edits, its new signals and the cursor after it, committed together."""
+    edited = apply_edits(db, source, rec.signals, now) if rec is not None else []
     stored = store_deliveries(db, [rec])[0] if rec is not None else None
     records.save_cursor(db, source, cursor, now)
-    return stored
+    return stored, edited
 
 
 def _record(
@@ -121,17 +124,18 @@ async def run_source(
                 after = Cursor(page.next, cursor.since, cursor.backfilled, walk_newest)
             now = iso_utc(datetime.now(UTC))
             rec = _record(source, body, page, backfill, now)
-            stored = await store.write(
+            stored, edited = await store.write(
                 partial(_store_page, rec=rec, source=source.name, cursor=after, now=now)
             )
             report.pages += 1
             report.skipped += len(page.skipped)
+            report.edited += len(edited)
             if stored is not None:
                 report.accepted += stored.accepted
-                report.duplicates += stored.duplicates
+                report.duplicates += stored.duplicates - len(edited)
                 report.new_ids.extend(stored.new_ids)
-                if stored.new_ids:
-                    on_new(stored.new_ids)
+            if (stored is not None and stored.new_ids) or edited:
+                on_new([*(stored.new_ids if stored else []), *edited])  # to enrich
             progress(len(page.signals))
             if page.next is None:
                 report.complete = True
@@ -147,9 +151,9 @@ async def run_source(
         partial(records.record_outcome, source=source.name, now=now, error=report.error)
     )
     log.info(
-        "poll source=%s type=%s %s pages=%d accepted=%d duplicates=%d skipped=%d %s %.1fms",
+        "poll source=%s type=%s %s pages=%d accepted=%d edited=%d duplicates=%d skipped=%d %s %.1fms",
         esc(source.name), source.type, "backfill" if backfill else "new", report.pages,
-        report.accepted, report.duplicates, report.skipped,
+        report.accepted, report.edited, report.duplicates, report.skipped,
         f"error={esc(report.error)}" if report.error else "ok",
         (time.perf_counter() - started) * 1000,
     )  # fmt: skip
