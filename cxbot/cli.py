@@ -247,6 +247,10 @@ def check_config(config_path: Path | None) -> None:
             }
             for name, s in settings.sources.items()
         },
+        "polls": {
+            name: {"type": p.type, "interval_seconds": p.interval}
+            for name, p in settings.polls.items()
+        },
         "alerts": [r.name for r in settings.file.alerts],
     }
     click.echo(json.dumps(summary, indent=2))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cxbot.errors import BadRequest
 from cxbot.models import Signal
@@ -32,6 +32,13 @@ class PollOptions(BaseModel):
         DEFAULT_INTERVAL, description='"15m", "1h", "30s" or seconds'
     )
     api_url: str = ""  # the provider's default when empty
+
+    @field_validator("api_url", "token_url", check_fields=False)
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
 
 
 class PollError(Exception):

@@ -103,6 +103,7 @@ def test_bad_items_are_skipped_and_a_bad_page_is_an_error() -> None:
         ),
         ({"interval": 0.5}, "at least one second"),
         ({"token": "x"}, "sources.feed.token: unknown key for this source type"),
+        ({"api_url": "ftp://feeds"}, "sources.feed.api_url: must be an http:// or https:// URL"),
     ],
 )
 def test_config_errors_say_which_key(extra: dict[str, Any], message: str) -> None:
