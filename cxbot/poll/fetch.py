@@ -33,6 +33,10 @@ RENEW_BEFORE = 60.0  # seconds before its expiry a token is minted again
 class FetchError(PollError):
     """The provider did not give the page; the message says why, in one line."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status that ended it, if any
+
 
 def retry_after(value: str | None, now: float) -> float | None:
     """`Retry-After` as seconds from now: a number, or an HTTP date."""
@@ -164,5 +168,5 @@ class Fetcher:
                     raise FetchError(f"{problem or 'rate limited'}{hint}")
                 await self.sleep(wait)
                 continue
-            raise FetchError(problem or f"HTTP {status}")
+            raise FetchError(problem or f"HTTP {status}", status)
         raise FetchError("no answer")  # not reached: the last attempt raises above

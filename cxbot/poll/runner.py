@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,7 @@ from cxbot.listener.logsafe import esc
 from cxbot.models import iso_utc
 from cxbot.poll import records
 from cxbot.poll.config import PollSource
-from cxbot.poll.fetch import Fetcher
+from cxbot.poll.fetch import Fetcher, FetchError
 from cxbot.poll.records import Cursor
 from cxbot.sources.base import ItemError
 from cxbot.sources.fields import parse_time
@@ -36,6 +36,11 @@ from cxbot.store.intake import BACKFILL_EVENT_TYPE, DeliveryRecord, StoredDelive
 log = logging.getLogger("cxbot.poll")
 
 POLL_EVENT_TYPE = "poll"
+# A walk reads this far behind the newest review it saw last time: providers publish reviews
+# hours or days after they were written, and such a late one is older than that newest.
+LOOKBACK = timedelta(days=2)
+# Answers to a stored page cursor that mean it is stale: the next run starts the walk afresh.
+STALE_CURSOR = (400, 404, 410)
 MAX_PAGES = 10_000  # a provider that pages forever is stopped, not followed
 
 
@@ -103,7 +108,8 @@ async def run_source(
     backfill = since is not None or not cursor.backfilled
     if since is not None:
         cursor = Cursor(since=cursor.since, backfilled=cursor.backfilled)  # a fresh walk
-    mark = since or parse_time(cursor.since, "cursor.since")
+    last = parse_time(cursor.since, "cursor.since")
+    mark = since or (last - LOOKBACK if last else None)
     query = Query(source.options, mark)
     report = RunReport(source.name, backfill=backfill)
     page_cursor = cursor.page
@@ -143,6 +149,12 @@ async def run_source(
             page_cursor = page.next
     except (PollError, BadRequest) as exc:
         report.error = str(exc.message if isinstance(exc, BadRequest) else exc)
+        if isinstance(exc, FetchError) and exc.status in STALE_CURSOR and page_cursor is not None:
+            restart = Cursor(since=cursor.since, backfilled=cursor.backfilled)
+            now = iso_utc(datetime.now(UTC))
+            await store.write(
+                partial(records.save_cursor, source=source.name, cursor=restart, now=now)
+            )
     except Exception as exc:  # noqa: BLE001 - a failing source is reported, the others go on
         log.exception("poll source=%s failed unexpectedly", esc(source.name))
         report.error = f"{type(exc).__name__}: {exc}"[:300]

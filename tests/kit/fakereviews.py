@@ -129,6 +129,7 @@ class FakeAppStoreConnect(_Fake):
         self.tokens: list[str] = []  # every accepted token
         self.rejected = 0  # requests answered 401
         self.refuse_next_token = False  # answer the next request 401 whatever its token
+        self.stale_cursors: set[int] = set()  # offsets whose cursor is refused once (400)
 
     @property
     def api_url(self) -> str:
@@ -186,6 +187,11 @@ class FakeAppStoreConnect(_Fake):
                 {"errors": [{"status": "400", "code": "PARAMETER_ERROR"}]}, status=400
             )
         offset = int(query.get("cursor", "AQ.0").removeprefix("AQ."))
+        if offset in self.stale_cursors:
+            self.stale_cursors.discard(offset)
+            return web.json_response({"errors": [{"status": "400", "code": "PARAMETER_ERROR.INVALID",
+                                                  "title": "A parameter has an invalid value",
+                                                  "detail": "cursor"}]}, status=400)  # fmt: skip
         await self._maybe_hold(offset)
         size = min(int(query.get("limit", "50")), self.page_size)
         page = self.reviews[offset : offset + size]

@@ -148,7 +148,7 @@ async def test_cxbot_poll_backfills_now_and_is_idempotent(
     assert "5 review(s) read" in err
     assert len(asc.requests) == 4  # the 429, then three pages
     code, out, _ = await cxbot("poll", "ios")
-    assert code == 0 and out.strip() == "ios: 0 new, 1 duplicate, 1 page(s) (new reviews alert)"
+    assert code == 0 and out.strip() == "ios: 0 new, 3 duplicate, 2 page(s) (new reviews alert)"
     code, out, _ = await cxbot("poll", "ios", "--since", "2026-11-17")
     assert code == 0 and out.strip() == "ios: 0 new, 4 duplicate, 3 page(s) (backfill, no alerts)"
     db = tmp_path / "cli.db"
@@ -157,3 +157,34 @@ async def test_cxbot_poll_backfills_now_and_is_idempotent(
     assert state["since"] == "2026-11-20T16:10:34.000000Z" and state["backfilled"] is True
     code, _, err = await cxbot("poll", "android")
     assert code == 2 and "unknown poll source 'android' (poll sources: ios)" in err
+
+
+async def test_a_page_cursor_the_provider_refuses_restarts_the_walk(
+    make_settings: MakeSettings, asc: FakeAppStoreConnect, p8_key: Any, env: dict[str, str]
+) -> None:
+    from cxbot.poll.schedule import poll_now
+    from cxbot.store.writer import Store
+
+    asc.reviews = five_reviews()
+    settings = make_settings(asc_toml(asc, interval="1h"), {**env, "ASC_KEY": p8_key[0]})
+    store = Store(settings.db_path)
+    await asyncio.to_thread(store.open)
+    try:
+        asc.stale_cursors = {4}  # page 3's cursor is refused (an opaque cursor can expire)
+        [(_, first)] = await poll_now(store, list(settings.polls.values()))
+        assert (
+            first is not None
+            and first.error is not None
+            and first.error.startswith("HTTP 400 PARAMETER_ERROR.INVALID")
+        )
+        assert first.accepted == 4 and not first.complete
+        asked = len(asc.requests)
+        [(_, second)] = await poll_now(store, list(settings.polls.values()))
+        assert second is not None and second.complete and second.error is None
+        assert asc.requests[asked][1].get("cursor") is None  # from the first page again
+        assert (second.accepted, second.duplicates) == (1, 4)
+    finally:
+        await asyncio.to_thread(store.close)
+    assert count(settings.db_path, "SELECT count(*), count(DISTINCT external_id) FROM signals") == [
+        (5, 5)
+    ]
