@@ -162,7 +162,10 @@ def poll_once(
     store = Store(writer_for(settings.db_path, settings.file.database, settings.tz))
     store.open()
     try:
-        done = asyncio.run(poll_now(store, chosen, since=since, progress=progress))
+        admins = settings.file.slack.admin_channel
+        done = asyncio.run(
+            poll_now(store, chosen, since=since, progress=progress, admin_channel=admins)
+        )
     finally:
         store.close()
     enrich_all_pending(settings, policy=settings.alert_policy)

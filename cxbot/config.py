@@ -78,6 +78,9 @@ class SlackConfig(_Strict):
     pace_seconds: float = Field(
         1.0, ge=0, description="least time between two posts to one channel (Slack: ~1/s)"
     )
+    admin_channel: str | None = Field(
+        None, description="where cxbot reports trouble it cannot fix itself (a poll source failing)"
+    )
 
 
 class SourceConfig(BaseModel):

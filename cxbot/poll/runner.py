@@ -10,6 +10,7 @@ complete walk.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from sqlite_utils import Database
 from cxbot.errors import BadRequest
 from cxbot.listener.logsafe import esc
 from cxbot.models import iso_utc
+from cxbot.outbox import rows as outbox
 from cxbot.poll import records
 from cxbot.poll.config import PollSource
 from cxbot.poll.fetch import Fetcher, FetchError
@@ -75,6 +77,25 @@ def _store_page(
     return stored, edited
 
 
+def _finish(
+    db: Database, source: PollSource, now: datetime, error: str | None, admin_channel: str | None
+) -> int | None:
+    """The run's outcome; on the N-th failure in a row, a report owed to the admins' channel
+    (once per streak: the key holds the last success). Returns the outbox id, if one is owed."""
+    status = records.record_outcome(db, source.name, iso_utc(now), error)
+    after = source.options.alert_after_failures
+    if error is None or admin_channel is None or status.failures != after:
+        return None
+    return outbox.owe(
+        db,
+        kind="poll-failing",
+        dedup_key=outbox.poll_failing_key(source.name, status.last_ok or "never"),
+        channel=admin_channel,
+        now=now,
+        payload=json.dumps({"source": source.name, "failures": after, "error": error}),
+    )
+
+
 def _record(
     source: PollSource, body: bytes, page: Page, backfill: bool, now: str
 ) -> DeliveryRecord | None:
@@ -100,6 +121,8 @@ async def run_source(
     since: datetime | None = None,
     on_new: Callable[[list[int]], None] = lambda ids: None,
     progress: Callable[[int], None] = lambda n: None,
+    admin_channel: str | None = None,
+    on_alert: Callable[[list[int]], None] = lambda ids: None,
 ) -> RunReport:
     """Walk `source` from its cursor (or, given `since`, afresh back to that time, quietly)."""
     started = time.perf_counter()
@@ -158,10 +181,17 @@ async def run_source(
     except Exception as exc:  # noqa: BLE001 - a failing source is reported, the others go on
         log.exception("poll source=%s failed unexpectedly", esc(source.name))
         report.error = f"{type(exc).__name__}: {exc}"[:300]
-    now = iso_utc(datetime.now(UTC))
-    await store.write(
-        partial(records.record_outcome, source=source.name, now=now, error=report.error)
+    owed = await store.write(
+        partial(
+            _finish,
+            source=source,
+            now=datetime.now(UTC),
+            error=report.error,
+            admin_channel=admin_channel,
+        )
     )
+    if owed is not None:
+        on_alert([owed])
     log.info(
         "poll source=%s type=%s %s pages=%d accepted=%d edited=%d duplicates=%d skipped=%d %s %.1fms",
         esc(source.name), source.type, "backfill" if backfill else "new", report.pages,

@@ -19,7 +19,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cxbot.listener.keys import NEW_SIGNALS, SETTINGS, STORE
+from cxbot.listener.keys import NEW_SIGNALS, OUTBOX, SETTINGS, STORE
 from cxbot.listener.logsafe import esc
 from cxbot.poll.config import PollSource
 from cxbot.poll.fetch import Fetcher
@@ -34,8 +34,16 @@ HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=15)
 class Polls:
     """The process's pollers: one fetcher (and its tokens), one lock per source."""
 
-    def __init__(self, store: object, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        store: object,
+        session: aiohttp.ClientSession,
+        admin_channel: str | None = None,
+        on_alert: Callable[[list[int]], None] = lambda ids: None,
+    ) -> None:
         self.store = store
+        self.admin_channel = admin_channel
+        self.on_alert = on_alert
         self.fetcher = Fetcher(session)
         self._locks: dict[str, asyncio.Lock] = {}
         self.tasks: set[asyncio.Task[object]] = set()
@@ -54,7 +62,14 @@ class Polls:
         lock = self._locks.setdefault(source.name, asyncio.Lock())
         async with lock:
             return await run_source(
-                self.store, self.fetcher, source, since=since, on_new=on_new, progress=progress
+                self.store,
+                self.fetcher,
+                source,
+                since=since,
+                on_new=on_new,
+                progress=progress,
+                admin_channel=self.admin_channel,
+                on_alert=self.on_alert,
             )
 
 
@@ -82,7 +97,7 @@ async def poll_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     session = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
-    app[POLLS] = Polls(app[STORE], session)
+    app[POLLS] = Polls(app[STORE], session, settings.file.slack.admin_channel, app[OUTBOX].poke)
     scheduler = AsyncIOScheduler(timezone=UTC)
     for name, source in settings.polls.items():
         scheduler.add_job(
@@ -117,8 +132,9 @@ async def poll_now(
     *,
     since: datetime | None = None,
     progress: Callable[[int], None] = lambda n: None,
+    admin_channel: str | None = None,
 ) -> list[tuple[PollSource, RunReport | None]]:
     """`cxbot poll`: each source once, in turn (a failing one does not stop the next)."""
     async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
-        polls = Polls(store, session)
+        polls = Polls(store, session, admin_channel)
         return [(s, await polls.run(s, since=since, progress=progress)) for s in sources]

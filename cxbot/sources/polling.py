@@ -32,6 +32,9 @@ class PollOptions(BaseModel):
         DEFAULT_INTERVAL, description='"15m", "1h", "30s" or seconds'
     )
     api_url: str = ""  # the provider's default when empty
+    alert_after_failures: int = Field(
+        5, ge=1, description="failed runs in a row before the admins hear"
+    )
 
     @field_validator("api_url", "token_url", check_fields=False)
     @classmethod

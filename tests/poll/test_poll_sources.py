@@ -188,3 +188,34 @@ async def test_a_page_cursor_the_provider_refuses_restarts_the_walk(
     assert count(settings.db_path, "SELECT count(*), count(DISTINCT external_id) FROM signals") == [
         (5, 5)
     ]
+
+
+@pytest.mark.usefixtures("blockbuster")
+async def test_a_source_failing_n_times_in_a_row_is_reported_to_the_admins_once(
+    make_settings: MakeSettings, asc: FakeAppStoreConnect, p8_key: Any, fake_slack: Any
+) -> None:
+    from tests.kit.support import slack_env
+
+    asc.fail_next = [
+        Failure(403, body={"errors": [{"code": "FORBIDDEN_ERROR", "title": "No access"}]})
+    ] * 100
+    toml = asc_toml(asc) + 'alert_after_failures = 2\n[slack]\nadmin_channel = "#cx-alerts"\n'
+    settings = make_settings(toml, {**slack_env(fake_slack), "ASC_KEY": p8_key[0]})
+    async with serving(settings) as server:
+
+        async def failures() -> int:
+            async with server.session.get(server.url + "/healthz") as resp:
+                return int((await resp.json())["polls"]["ios"]["failures"])
+
+        await until(lambda: len(fake_slack.messages.get("C0001", [])) == 1)
+        await until(lambda: _at_least(failures(), 4))
+    sent = fake_slack.messages["C0001"]
+    assert len(sent) == 1 and fake_slack.violations == []
+    assert "Source *ios* has failed 2 polls in a row" in json.dumps(sent[0])
+    assert (
+        "polls in a row: HTTP 403 FORBIDDEN" in sent[0]["text"] and "No access" in sent[0]["text"]
+    )
+
+
+async def _at_least(value: Any, n: int) -> bool:
+    return bool(await value >= n)
