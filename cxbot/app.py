@@ -32,6 +32,7 @@ from cxbot.listener.middleware import error_middleware, expect_continue, healthz
 from cxbot.listener.slack import build_bolt, events_route
 from cxbot.listener.webhooks import handshake, receive
 from cxbot.outbox.worker import OutboxWorker
+from cxbot.poll.schedule import poll_scheduler_ctx
 from cxbot.slack.sinks import Sink, sink_for, slack_client
 from cxbot.store.writer import Store, writer_for
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(digest_scheduler_ctx)  # after the workers: it pokes the outbox
     app.cleanup_ctx.append(housekeeping_ctx)  # retention
+    app.cleanup_ctx.append(poll_scheduler_ctx)  # sources without webhooks (stops first)
     app.router.add_post("/webhooks/{source}", receive, expect_handler=expect_continue)
     # HEAD too (SurveyMonkey checks it)
     app.router.add_get("/webhooks/{source}", handshake, expect_handler=expect_continue)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,12 +25,14 @@ from cxbot.enrich.worker import build_enricher, enrich_all_pending, enriched_val
 from cxbot.errors import BadRequest, NotFound
 from cxbot.listener.webhooks import answer, check_and_parse, record_for
 from cxbot.models import Signal, iso_utc
+from cxbot.poll.runner import RunReport
+from cxbot.poll.schedule import poll_now
 from cxbot.sources import get_provider
 from cxbot.sources.base import Delivery
 from cxbot.sources.fields import decode_json, describe_validation
 from cxbot.sources.generic import signal_from_generic
 from cxbot.store.intake import DeliveryRecord, store_delivery
-from cxbot.store.writer import AnyWriter, connect_for, writer_for
+from cxbot.store.writer import AnyWriter, Store, connect_for, writer_for
 
 NO_ALERTS: AlertPolicy | None = None  # enrichment without the rules stage
 
@@ -138,6 +141,35 @@ def replay_file(
         writer.close()
     enrich_all_pending(settings, policy=settings.alert_policy)  # a replay alerts like a webhook
     return answer(stored, parsed)
+
+
+# --- poll ------------------------------------------------------------------------------------
+
+
+def poll_once(
+    settings: Settings,
+    names: Sequence[str],
+    since: datetime | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> list[tuple[str, RunReport | None]]:
+    """`cxbot poll`: the named poll sources (all when none) once now, then enrichment. New
+    reviews alert as in `serve` (a first run or `since` is a backfill and does not)."""
+    unknown = [n for n in names if n not in settings.polls]
+    if unknown:
+        known = ", ".join(settings.polls) or "none configured"
+        raise NotFound(f"unknown poll source {unknown[0]!r} (poll sources: {known})")
+    chosen = [settings.polls[n] for n in names or settings.polls]
+    store = Store(writer_for(settings.db_path, settings.file.database, settings.tz))
+    store.open()
+    try:
+        admins = settings.file.slack.admin_channel
+        done = asyncio.run(
+            poll_now(store, chosen, since=since, progress=progress, admin_channel=admins)
+        )
+    finally:
+        store.close()
+    enrich_all_pending(settings, policy=settings.alert_policy)
+    return [(s.name, report) for s, report in done]
 
 
 # --- reprocess -------------------------------------------------------------------------------

@@ -168,6 +168,66 @@ def ingest(config_path: Path | None, file: Path, source: str) -> None:
         sys.exit(1)
 
 
+@main.command()
+@config_option
+@click.argument("source", required=False)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Read back to this date (UTC) now, without alerting; default: from the stored cursor.",
+)
+def poll(config_path: Path | None, source: str | None, since: Any) -> None:
+    """Poll the sources without webhooks now (all, or SOURCE); idempotent."""
+    from datetime import UTC
+
+    from cxbot.backfill import poll_once
+
+    settings = settings_or_exit(config_path)
+    if not settings.polls:
+        click.echo("cxbot: no poll source in the config (see docs/sources.md)", err=True)
+        sys.exit(2)
+    read = 0
+
+    def progress(n: int) -> None:
+        nonlocal read
+        read += n
+        click.echo(f"\r{read} review(s) read", nl=False, err=True)
+
+    try:
+        reports = poll_once(
+            settings, [source] if source else [], since.replace(tzinfo=UTC) if since else None,
+            progress=progress,
+        )  # fmt: skip
+    except CxbotHTTPError as exc:
+        click.echo(f"cxbot: {exc.message}", err=True)
+        sys.exit(2)
+    if read:
+        click.echo("", err=True)
+    failed = False
+    for name, report in reports:
+        if report is None:
+            click.echo(f"{name}: skipped (another replica is polling it)")
+            continue
+        kind = "backfill, no alerts" if report.backfill else "new reviews alert"
+        edits = f", {report.edited} edited" if report.edited else ""
+        line = f"{name}: {report.accepted} new{edits}, {report.duplicates} duplicate, {report.pages} page(s) ({kind})"
+        if report.skipped:
+            line += f", {report.skipped} unreadable"
+        click.echo(line + (f"; error: {report.error}" if report.error else ""))
+        failed = failed or report.error is not None
+    if failed:
+        sys.exit(1)
+
+
+def _database_label(settings: Settings) -> str:
+    """The SQLite path, or the PostgreSQL URL without its password."""
+    from cxbot.store.pg import redacted
+
+    url = settings.file.database.url
+    return redacted(url) if url else str(settings.db_path)
+
+
 @main.command("check-config")
 @config_option
 def check_config(config_path: Path | None) -> None:
@@ -193,6 +253,10 @@ def check_config(config_path: Path | None) -> None:
                 "token": "set" if s.token else None,
             }
             for name, s in settings.sources.items()
+        },
+        "polls": {
+            name: {"type": p.type, "interval_seconds": p.interval}
+            for name, p in settings.polls.items()
         },
         "alerts": [r.name for r in settings.file.alerts],
     }

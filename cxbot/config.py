@@ -23,6 +23,7 @@ from cxbot.digest.config import (
 )
 from cxbot.enrich.settings import EnrichSettings
 from cxbot.errors import ConfigError
+from cxbot.poll.config import PollSource, poll_type_names, resolve_poll
 from cxbot.sources import get_provider, option_problems, provider_names
 from cxbot.sources.base import Credentials
 
@@ -77,6 +78,9 @@ class SlackConfig(_Strict):
     pace_seconds: float = Field(
         1.0, ge=0, description="least time between two posts to one channel (Slack: ~1/s)"
     )
+    admin_channel: str | None = Field(
+        None, description="where cxbot reports trouble it cannot fix itself (a poll source failing)"
+    )
 
 
 class SourceConfig(BaseModel):
@@ -93,8 +97,9 @@ class SourceConfig(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, v: str) -> str:
-        if v not in provider_names():
-            raise ValueError(f"unknown source type {v!r}; known: {', '.join(provider_names())}")
+        known = provider_names() + poll_type_names()  # webhook types, then polled ones
+        if v not in known:
+            raise ValueError(f"unknown source type {v!r}; known: {', '.join(known)}")
         return v
 
     def options(self) -> dict[str, Any]:
@@ -152,6 +157,8 @@ class Settings:
     slack_token: SecretStr | None
     slack_signing_secret: SecretStr | None
     slack_api_url: str
+    # Sources without webhooks (cxbot/poll/), apart: no request reaches them by name.
+    polls: Mapping[str, PollSource] = field(default_factory=dict)
 
     @functools.cached_property
     def tz(self) -> ZoneInfo:
@@ -330,7 +337,17 @@ def load_settings(
         except ValueError:
             raise ConfigError(f"PORT: not a number: {env['PORT']!r}") from None
     replay = cfg.server.replay_window_seconds
-    sources = {name: _resolve_source(path, name, s, env, replay) for name, s in cfg.sources.items()}
+    polled = set(poll_type_names())
+    sources = {
+        name: _resolve_source(path, name, s, env, replay)
+        for name, s in cfg.sources.items()
+        if s.type not in polled
+    }
+    polls = {
+        name: resolve_poll(f"{_where(path)}: sources.{name}", name, s.model_dump(exclude_unset=True), env)
+        for name, s in cfg.sources.items()
+        if s.type in polled
+    }
     api_url = env.get("SLACK_API_URL") or SLACK_API_DEFAULT
     settings = Settings(
         file=cfg,
@@ -343,6 +360,7 @@ def load_settings(
         slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
         # slack_sdk joins method names onto the base URL, so it must end with "/".
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        polls=polls,
     )
     settings.tz  # noqa: B018 - read the zone's file now, before any event loop asks
     return settings

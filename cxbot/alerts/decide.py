@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from cxbot.alerts.records import active_mutes, negative_count
+from cxbot.alerts.records import active_mutes, backfilled_ids, negative_count
 from cxbot.alerts.rules import (
     AlertPolicy,
     AlertRule,
@@ -27,6 +27,7 @@ from cxbot.alerts.rules import (
 )
 from cxbot.models import iso_utc
 from cxbot.outbox import rows as outbox
+from cxbot.store.edits import previous_versions
 
 THREAD_HORIZON = timedelta(
     days=7
@@ -96,17 +97,34 @@ def _held_summary_for(db: Database, rule: AlertRule, channel: str, now: datetime
     return outbox.id_of(db, key)
 
 
+def _owed(
+    row: dict[str, Any], before: dict[str, Any] | None, policy: AlertPolicy, muted: set[str]
+) -> dict[str, list[str]]:
+    """Channel -> rules for this signal; for an edited one, only the rules its previous
+    version did not match (a 5★ turned 1★ alerts, a typo fix does not)."""
+    owed = alerts_for(facts_of(row, policy.vip), policy.rules, muted)
+    if before is None:
+        return owed
+    old = alerts_for(facts_of({**row, **before}, policy.vip), policy.rules, muted)
+    return {ch: names for ch, names in owed.items() if set(names) - set(old.get(ch, []))}
+
+
 def decide_alerts(
     db: Database, rows: Sequence[dict[str, Any]], now: datetime, policy: AlertPolicy
 ) -> list[int]:
     """Write the alerts these freshly enriched signals need; returns the new outbox ids."""
     if not policy.rules and not policy.spikes:
         return []
+    ids = [row["id"] for row in rows]
+    # History (a source's first poll) never alerts, unless edited since: an edit is news.
+    before = previous_versions(db, ids)
+    history = backfilled_ids(db, ids) - before.keys()
+    rows = [row for row in rows if row["id"] not in history]
     muted = active_mutes(db, now)
     by_name = {r.name: r for r in policy.rules}
     created: list[int] = []
     for row in rows:
-        for channel, names in alerts_for(facts_of(row, policy.vip), policy.rules, muted).items():
+        for channel, names in _owed(row, before.get(row["id"]), policy, muted).items():
             lead = by_name[names[0]]  # throttling counts against the first matching rule
             held = _sent_in_window(db, lead, channel, now) >= lead.max_per_window
             new_id = outbox.owe(

@@ -8,6 +8,7 @@ when deciding alerts, comparing `until` with the clock as ISO text.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from sqlite_utils import Database
 
 from cxbot.models import iso_utc
 from cxbot.store.engine import is_pg
+from cxbot.store.intake import BACKFILL_EVENT_TYPE
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,21 @@ def set_status(
            WHERE id = ?""",
         [status, assignee, by, stamp, stamp, status, stamp, signal_id],
     )
+
+
+def backfilled_ids(db: Database, ids: list[int]) -> set[int]:
+    """The signals among `ids` that a source's first poll brought (history, never alerted)."""
+    if not ids:
+        return set()
+    if is_pg(db):
+        where = "s.id = ANY(?)"
+        arg: object = list(ids)
+    else:
+        where = "s.id IN (SELECT value FROM json_each(?))"
+        arg = json.dumps(ids)
+    rows = db.execute(
+        "SELECT s.id FROM signals s JOIN events e ON e.id = s.event_id"
+        f" WHERE {where} AND e.event_type = ?",
+        [arg, BACKFILL_EVENT_TYPE],
+    ).fetchall()
+    return {int(r[0]) for r in rows}

@@ -9,8 +9,9 @@ from aiohttp import web
 from aiohttp.http import HttpVersion11
 
 from cxbot.errors import HTTPError
-from cxbot.listener.keys import STORE
+from cxbot.listener.keys import SETTINGS, STORE
 from cxbot.listener.logsafe import esc
+from cxbot.poll.records import PollStatus, all_statuses
 from cxbot.store.reads import unenriched_count
 
 log = logging.getLogger("cxbot.web")
@@ -46,9 +47,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def healthz(request: web.Request) -> web.Response:
     try:
         backlog = await request.app[STORE].read(unenriched_count)
+        polls = request.app[SETTINGS].polls
+        statuses = await request.app[STORE].read(all_statuses) if polls else {}
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         return web.json_response({"ok": False, "database": f"unreachable: {exc}"}, status=503)
-    return web.json_response({"ok": True, "database": "ok", "unenriched": backlog})
+    body: dict[str, object] = {"ok": True, "database": "ok", "unenriched": backlog}
+    if polls:  # each poll source's last run and last error
+        body["polls"] = {n: statuses.get(n, PollStatus(n)).public() for n in polls}
+    return web.json_response(body)
 
 
 async def expect_continue(request: web.Request) -> None:

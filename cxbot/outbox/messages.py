@@ -9,7 +9,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from cxbot.outbox import rows as outbox
-from cxbot.slack.blocks import AlertView, alert_message, rollup_message, spike_message
+from cxbot.slack.blocks import (
+    AlertView,
+    alert_message,
+    poll_failing_message,
+    rollup_message,
+    spike_message,
+)
 
 ROLLUP_LINKS = 10
 
@@ -50,4 +56,6 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
         )
     if kind == "digest":
         return dict(payload["message"])
+    if kind == "poll-failing":
+        return poll_failing_message(payload["source"], payload["failures"], payload["error"])
     raise ValueError(f"unknown outbox kind {kind!r}")

@@ -39,6 +39,11 @@ def update_key(alert_id: int, status: str, assignee: str | None) -> str:
     return f"update:{alert_id}:{status}:{assignee}"
 
 
+def poll_failing_key(source: str, since: str) -> str:
+    """One report per failure streak of a poll source: `since` is its last success (or never)."""
+    return f"poll-failing:{source}:{since}"
+
+
 def digest_key(period: str, channel: str) -> str:
     return f"digest:{period}:{channel}"
 

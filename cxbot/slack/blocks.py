@@ -276,6 +276,15 @@ def spike_message(
     return {"text": trim(escape(fallback), FALLBACK_MAX), "blocks": blocks}
 
 
+def poll_failing_message(source: str, failures: int, error: str) -> Message:
+    """A poll source that keeps failing: the admins hear once per streak (cxbot/poll/runner.py)."""
+    subject = f"Source *{escape(one_line(source))}* has failed {failures} polls in a row"
+    text = f":warning: {subject}\nLast error: {escape(one_line(error))}"
+    fallback = f"Source {one_line(source)} has failed {failures} polls in a row: {one_line(error)}"
+    blocks = [_section(text), _context("It is tried again on its interval; `/healthz` shows it.")]
+    return {"text": trim(escape(fallback), FALLBACK_MAX), "blocks": blocks}
+
+
 def _element_text(element: Mapping[str, Any]) -> str:
     if element.get("type") == "image":
         return f"[image: {element.get('alt_text', '')}]"

@@ -7,16 +7,21 @@ one entry in `PROVIDERS` below: a static table, so mypy and a reader can follow 
 from __future__ import annotations
 
 from cxbot.sources import (
+    app_store,
+    app_store_rss,
     delighted,
     formbricks,
     freshdesk,
     front,
     generic,
+    google_business,
+    google_play,
     helpscout,
     intercom,
     mapped,
     mastodon,
     meta,
+    reddit,
     surveymonkey,
     trustpilot,
     typeform,
@@ -24,6 +29,7 @@ from cxbot.sources import (
     zendesk,
 )
 from cxbot.sources.base import Provider
+from cxbot.sources.polling import Poller
 
 PROVIDERS: dict[str, Provider] = {
     p.name: p
@@ -61,3 +67,16 @@ def option_problems(type_name: str, options: dict[str, object]) -> list[str]:
     if check is None:
         return [f"unknown option {k!r} (type {type_name!r} takes none)" for k in options]
     return check(options)
+
+
+# Sources without webhooks, polled by cxbot/poll/ (each module ends in `POLLER = Poller(...)`).
+POLLERS: dict[str, Poller] = {
+    p.name: p
+    for p in (
+        app_store_rss.POLLER,
+        app_store.POLLER,
+        google_play.POLLER,
+        google_business.POLLER,
+        reddit.POLLER,
+    )
+}

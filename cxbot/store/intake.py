@@ -19,6 +19,10 @@ from cxbot.sources.base import ItemError
 from cxbot.store.engine import is_pg
 from cxbot.store.jsonsql import insert_json_rows, item, json_rows, next_id, reserve_ids
 
+# A delivery of this type is history read by a source's first poll (cxbot/poll/): its signals
+# are stored and enriched but never alerted (cxbot/alerts/decide.py), as `cxbot ingest` does.
+BACKFILL_EVENT_TYPE = "poll-backfill"
+
 # Headers that can carry a credential are never stored (signatures are kept: they help replay).
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "x-cxbot-token", "proxy-authorization"})
 

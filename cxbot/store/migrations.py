@@ -229,3 +229,22 @@ def m006_signals_intent(db: Database) -> None:
     db.execute(
         "CREATE INDEX signals_intent ON signals (intent, created_at) WHERE intent IS NOT NULL"
     )
+
+
+@migrations()
+def m007_poll_cursors(db: Database) -> None:
+    """Sources without webhooks (issue 16): where each poll source stopped, so a restart
+    resumes there (`cursor` is the poller's state as JSON, cxbot/poll/records.py; `failures`
+    counts consecutive failed runs), and `signal_edits`, the versions a review had before the
+    provider reported it edited (cxbot/store/edits.py)."""
+    db.execute(
+        "CREATE TABLE poll_cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL DEFAULT '{}',"
+        " last_run TEXT, last_ok TEXT, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0)"
+    )
+    number, real = ("BIGINT", "DOUBLE PRECISION") if is_pg(db) else ("INTEGER", "REAL")
+    db.execute(
+        f"CREATE TABLE signal_edits (signal_id {number} NOT NULL REFERENCES signals(id),"
+        " edited_at TEXT NOT NULL, title TEXT, text TEXT, rating INTEGER, lang TEXT,"
+        f" sentiment {real}, sentiment_label TEXT, topics TEXT NOT NULL DEFAULT '[]',"
+        " urgency INTEGER, PRIMARY KEY (signal_id, edited_at))"
+    )
