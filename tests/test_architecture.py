@@ -24,6 +24,7 @@ DATA_ACCESS = {
     "cxbot.cx.queries",
     "cxbot.digest.queries",
     "cxbot.digest.records",
+    "cxbot.privacy.records",
 }
 # Modules that are plain functions over plain data.
 PURE = ("cxbot.sources", "cxbot.enrich.analysers", "cxbot.alerts.rules", "cxbot.metrics",
