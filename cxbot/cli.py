@@ -14,7 +14,7 @@ import click
 from cxbot.clikit import config_option, settings_or_exit
 from cxbot.config import Settings
 from cxbot.errors import HTTPError as CxbotHTTPError
-from cxbot.privacy.commands import customer
+from cxbot.privacy.commands import customer, export_command
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -376,3 +376,4 @@ def reprocess(config_path: Path | None, since: Any) -> None:
 
 
 main.add_command(customer)
+main.add_command(export_command)

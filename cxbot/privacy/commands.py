@@ -69,3 +69,43 @@ def customer_export(config_path: Path | None, who: str, output: Path | None) -> 
     else:
         output.write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
+
+
+@click.command("export")
+@config_option
+@click.argument("query", nargs=-1)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
+def export_command(
+    config_path: Path | None, query: tuple[str, ...], fmt: str, output: Path | None
+) -> None:
+    """The signals behind `/cx volume QUERY` (period and filters, e.g. `30d source:zendesk`),
+    one row each: as many rows as /cx volume counts."""
+    import sys
+
+    from cxbot.cx.grammar import CommandError
+    from cxbot.privacy.export import export
+
+    settings = settings_or_exit(config_path)
+    target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if output is None:
+            written = export(settings, query, fmt, target)
+        else:
+            with click.progressbar(length=0, label="export", file=sys.stderr) as bar:
+
+                def total(n: int) -> None:
+                    bar.length = n
+
+                written = export(settings, query, fmt, target, on_total=total, progress=bar.update)
+    except CommandError as exc:
+        raise click.BadParameter(exc.message, param_hint="QUERY") from None
+    finally:
+        if output is not None:
+            target.close()
+    if output is not None:
+        click.echo(f"wrote {written} signal(s) to {output}", err=True)

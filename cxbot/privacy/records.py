@@ -23,9 +23,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from cxbot.enrich.identity import normalise_email, normalise_handle
-from cxbot.models import iso_utc
+from cxbot.models import Filters, iso_utc
 from cxbot.outbox import rows as outbox
+from cxbot.periods import Window
 from cxbot.store.engine import is_pg
+from cxbot.store.rollup import raw_where
 
 CHUNK = 500
 
@@ -258,3 +260,31 @@ def prune_signals(db: Database, before: datetime, now: datetime, limit: int = CH
             db.execute(f"DELETE FROM customer_handles WHERE customer_id IN ({gone_marks})", part)
             db.execute(f"DELETE FROM customers WHERE id IN ({gone_marks})", part)
     return len(ids)
+
+
+EXPORT_COLUMNS = (
+    "id", "source", "provider", "kind", "external_id", "created_at", "received_at", "lang",
+    "sentiment", "sentiment_label", "rating", "score", "score_type", "topics", "urgency",
+    "status", "assignee", "customer_id", "author_name", "author_email", "author_handle",
+    "title", "text", "url",
+)  # fmt: skip
+
+
+def export_count(db: Database, window: Window, filters: Filters) -> int:
+    where, params = raw_where(filters, pg=is_pg(db))
+    sql = f"SELECT count(*) FROM signals WHERE created_at >= ? AND created_at < ? AND {where}"
+    return int(db.execute(sql, [iso_utc(window.start), iso_utc(window.end), *params]).fetchone()[0])
+
+
+def export_signals(
+    db: Database, window: Window, filters: Filters, after_id: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """One page of the signals `/cx volume` counts for the same window and filters, in id
+    order after `after_id` (keyset paging: a long export never holds one huge result)."""
+    where, params = raw_where(filters, pg=is_pg(db))
+    return _dicts(
+        db,
+        f"SELECT {', '.join(EXPORT_COLUMNS)} FROM signals WHERE created_at >= ? AND created_at < ?"
+        f" AND {where} AND id > ? ORDER BY id LIMIT ?",
+        [iso_utc(window.start), iso_utc(window.end), *params, after_id, limit],
+    )
