@@ -10,7 +10,7 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TextIO
@@ -19,6 +19,7 @@ from cxbot.config import Settings
 from cxbot.cx.grammar import Command, parse_command
 from cxbot.periods import DEFAULT_PERIOD, Window, parse_period, resolve
 from cxbot.privacy import records
+from cxbot.slack.fmt import Answer
 from cxbot.store.writer import Store, writer_for
 
 # Text a customer wrote that a spreadsheet would run as a formula (CSV injection).
@@ -114,3 +115,35 @@ def export(
         return written
     finally:
         store.close()
+
+
+# The sink's upload: (channel, filename, content, title).
+Upload = Callable[[str, str, bytes, str], Awaitable[None]]
+SLACK_EXPORT_MAX = 20_000  # rows; beyond this, `cxbot export` on the server
+
+
+async def export_to_channel(
+    store: Store, cmd: Command, window: Window, channel: str, upload: Upload
+) -> Answer:
+    """`/cx export QUERY`: the CSV uploaded to the channel the command came from."""
+    total = await store.read(partial(records.export_count, window=window, filters=cmd.filters))
+    if total > SLACK_EXPORT_MAX:
+        return Answer(
+            f"That is {total} signals, more than {SLACK_EXPORT_MAX} for Slack: narrow the period"
+            " or filters, or run `cxbot export` on the server.",
+            None,
+        )
+    chunks: list[str] = []
+    after = 0
+    while True:
+        page = await store.read(
+            partial(records.export_signals, window=window, filters=cmd.filters, after_id=after)
+        )
+        if not page:
+            break
+        chunks.append(csv_lines(page, header=not chunks))
+        after = int(page[-1]["id"])
+    data = ("".join(chunks) or csv_lines([], header=True)).encode()
+    name = f"cx-export-{window.start:%Y%m%d}-{window.end:%Y%m%d}.csv"
+    await upload(channel, name, data, f"{total} signals · {window.label}")
+    return Answer(f"Uploaded {name}: {total} signal(s), as `/cx volume` counts them.", None)

@@ -78,3 +78,24 @@ async def test_signals_past_their_days_go_and_the_rollup_stays_exact(
         assert rollup_now(engine) == before
 
     await asyncio.to_thread(check)
+
+
+async def test_db_vacuum_gives_space_back(engine: Engine, make_settings: MakeSettings) -> None:
+    from tests.privacy.test_erase import cli
+
+    settings = make_settings("", engine.env() | {"CXBOT_WEB_SECRET": WEB_SECRET})
+    config = settings.db_path.parent / "cxbot.toml"
+    big = [signal(n, 1, "p1@example.com") | {"text": f"{n} " + "x" * 3000} for n in range(150)]
+    async with serving(settings) as server:
+        assert (await server.post("/webhooks/web", big, sign=True))[0] == 200
+    done = await asyncio.to_thread(
+        cli, config, engine, "customer", "erase", "p1@example.com", "--yes"
+    )
+    assert done.returncode == 0, done.stderr
+    vacuum = await asyncio.to_thread(cli, config, engine, "db", "vacuum")
+    assert vacuum.returncode == 0, vacuum.stderr
+    if engine.url is not None:
+        assert "autovacuum" in vacuum.stdout
+        return
+    before, after = (int(w) for w in vacuum.stdout.split() if w.isdigit())
+    assert after < before, vacuum.stdout  # the erased 450 kB are given back
