@@ -151,7 +151,9 @@ def _slack_events_handler(app: web.Application) -> Any:
                     app[STORE],
                     app[OUTBOX].poke,
                     slack_client(settings.slack_bot_token, settings.slack_api_url),
-                    on_command=slash_handler(settings, app[STORE], app[OUTBOX].poke),
+                    on_command=slash_handler(
+                        settings, app[STORE], app[OUTBOX].poke, app[OUTBOX].sink.upload
+                    ),
                 ),
             )
             assert settings.slack_signing_secret is not None

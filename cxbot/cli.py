@@ -5,35 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from cxbot.config import Settings, load_settings
-from cxbot.errors import ConfigError
+from cxbot.clikit import config_option, settings_or_exit
+from cxbot.config import Settings
 from cxbot.errors import HTTPError as CxbotHTTPError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(fn: F) -> F:
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Config file (default: $CXBOT_CONFIG, else config/cxbot.toml).",
-    )(fn)
-
-
-def settings_or_exit(config_path: Path | None) -> Settings:
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        click.echo(f"cxbot: config error:\n{exc}", err=True)
-        sys.exit(2)
+from cxbot.privacy.commands import customer, export_command
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -130,6 +111,20 @@ def db_copy(config_path: Path | None, url: str) -> None:
     for c in copied:
         click.echo(f"{c.table}: {c.target} rows ({c.inserted} new)")
     click.echo(f"copied {settings.db_path} to {redacted(url)}; row counts match")
+
+
+@db.command("vacuum")
+@config_option
+def db_vacuum(config_path: Path | None) -> None:
+    """Return the space of deleted rows to the disk (SQLite; PostgreSQL's autovacuum does it)."""
+    from cxbot.store.retention import checkpoint
+
+    settings = settings_or_exit(config_path)
+    if settings.file.database.url:
+        click.echo("PostgreSQL: autovacuum reclaims space; run VACUUM FULL yourself to shrink")
+        return
+    before, after = checkpoint(settings.db_path, vacuum=True)
+    click.echo(f"{settings.db_path}: {before} pages before, {after} after")
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -451,3 +446,7 @@ def reprocess(config_path: Path | None, since: Any) -> None:
     with click.progressbar(length=total, label="reprocess", file=sys.stderr) as bar:
         done = run_reprocess(settings, day, progress=bar.update)
     click.echo(f"{done} signals re-enriched")
+
+
+main.add_command(customer)
+main.add_command(export_command)

@@ -68,6 +68,9 @@ class RetentionConfig(_Strict):
     events_days: int = Field(
         30, ge=0, description="raw deliveries (`events`) kept this many days; 0 = keep"
     )
+    signals_days: int = Field(
+        0, ge=0, description="signals kept this many days after their own time; 0 = keep"
+    )
 
 
 class SlackConfig(_Strict):

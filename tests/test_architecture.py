@@ -25,6 +25,7 @@ DATA_ACCESS = {
     "cxbot.digest.queries",
     "cxbot.digest.records",
     "cxbot.poll.records",
+    "cxbot.privacy.records",
 }
 # Modules that are plain functions over plain data.
 PURE = ("cxbot.sources", "cxbot.enrich.analysers", "cxbot.alerts.rules", "cxbot.metrics",

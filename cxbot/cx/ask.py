@@ -37,7 +37,18 @@ from cxbot.cx.grammar import METRIC_VERBS, USAGE, Command, CommandError, closest
 from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmuted
 from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
 from cxbot.models import Filters
-from cxbot.periods import DEFAULT_PERIOD, PeriodSpec, buckets, parse_period, previous, resolve
+from cxbot.periods import (
+    DEFAULT_PERIOD,
+    PeriodSpec,
+    Window,
+    buckets,
+    parse_period,
+    previous,
+    resolve,
+)
+from cxbot.privacy.export import Upload, export_to_channel
+from cxbot.privacy.records import UnknownIdentifier, find_subject
+from cxbot.privacy.records import erase as erase_subject
 from cxbot.slack.fmt import Answer, error_answer
 from cxbot.store.reads import known_topics, known_values
 from cxbot.store.writer import Store
@@ -60,7 +71,16 @@ class DigestRequest:
     send: bool
 
 
-Reply = Answer | Write | DigestRequest
+@dataclass(frozen=True)
+class ExportRequest:
+    """`/cx export QUERY` (admins): the signals behind `/cx volume QUERY` as a CSV file in the
+    channel; the listener uploads it (the terminal has `cxbot export`)."""
+
+    command: Command
+    window: Window
+
+
+Reply = Answer | Write | DigestRequest | ExportRequest
 
 
 def ask(
@@ -146,6 +166,8 @@ async def answer(
     *,
     poke: Callable[[], None] = lambda: None,
     terminal: bool = False,
+    channel: str | None = None,
+    upload: Upload | None = None,
 ) -> Answer:
     """What `/cx TEXT` answers. `store` has async `read`/`write` (a `Store`); `user_id` None is
     the terminal, trusted like the database file it opens."""
@@ -155,17 +177,22 @@ async def answer(
         public = reply.command.public
         reply = await store.write(reply.apply)
         reply = dataclasses.replace(reply, public=reply.public or public)
+        poke()  # an erase owes redactions
     if isinstance(reply, DigestRequest):
         if not reply.send:
             return await store.read(lambda db: digest_preview_answer(settings, db, now))
         if terminal:
             return Answer("In a terminal, send the digest with `cxbot digest --send`.", None)
         return await digest_send_answer(settings, store, poke, now)
+    if isinstance(reply, ExportRequest):
+        if terminal or upload is None or channel is None:
+            return Answer("In a terminal, export with `cxbot export QUERY`.", None)
+        return await export_to_channel(store, reply.command, reply.window, channel, upload)
     return reply
 
 
 def slash_handler(
-    settings: Settings, store: Any, poke: Callable[[], None]
+    settings: Settings, store: Any, poke: Callable[[], None], upload: Upload | None = None
 ) -> Callable[..., Awaitable[None]]:
     """The bolt listener for `/cx`: ack at once (Slack's 3 s), answer through response_url."""
 
@@ -178,7 +205,8 @@ def slash_handler(
         started = time.perf_counter()
         text = command.get("text", "")
         user = command.get("user_id")
-        reply = await answer(settings, store, text, user, poke=poke)
+        channel = command.get("channel_id")
+        reply = await answer(settings, store, text, user, poke=poke, channel=channel, upload=upload)
         await respond(
             text=reply.text,
             blocks=reply.blocks,
@@ -218,6 +246,10 @@ def _dispatch(
         return render_help(USAGE, cmd.args[0] if cmd.args else None, public)
     if verb == "digest":
         return DigestRequest(send=cmd.args == ("send",))
+    if verb == "export":
+        return ExportRequest(cmd, resolve(_spec(cmd), now, tz))
+    if verb == "erase":
+        return _erase(db, cmd, now, user_id)
     if verb in ("summary", *METRIC_VERBS, "top", "topics"):
         spec = _spec(cmd)
         window = resolve(spec, now, tz)
@@ -278,6 +310,36 @@ def _dispatch(
         return render_unmuted(rule, unmute_rule(wdb, rule, now), public)
 
     return Write(cmd, apply_unmute)
+
+
+def _erase(db: Database, cmd: Command, now: datetime, user_id: str | None) -> Reply:
+    """Without `confirm`: what would go, and how to confirm. With it: the erase, as a Write."""
+    who = cmd.args[0]
+    try:
+        found = find_subject(db, who)
+    except UnknownIdentifier as exc:
+        raise CommandError(str(exc), suggestion="help erase", verb="erase") from None
+    if found.empty:
+        return Answer("Nothing is stored for that identifier: nothing to erase.", None)
+    if cmd.args[1:] != ("confirm",):
+        where = ", ".join(f"{n} from {source}" for source, n in found.sources)
+        return Answer(
+            f"This erases {len(found.signal_ids)} signal(s) ({where}) and"
+            f" {len(found.customer_ids)} profile(s), and edits the Slack messages about them."
+            f" To go ahead: `/cx erase {who} confirm`",
+            None,
+        )
+    actor = f"slack:{user_id}" if user_id else "terminal"
+
+    def apply_erase(wdb: Database) -> Answer:
+        done = erase_subject(wdb, who, now, actor)
+        return Answer(
+            f"Erased {done.signals} signal(s) and {done.customers} profile(s);"
+            f" {done.redactions_owed} Slack message(s) will be edited to say so.",
+            None,
+        )
+
+    return Write(cmd, apply_erase)
 
 
 def _hint(db: Database, filters: Filters) -> str | None:

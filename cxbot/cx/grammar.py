@@ -20,8 +20,8 @@ from cxbot.models import KINDS, Filters
 from cxbot.periods import PeriodError, PeriodSpec, parse_period
 
 METRIC_VERBS = ("nps", "csat", "ces", "rating", "sentiment", "volume")
-PERIOD_VERBS = ("summary", *METRIC_VERBS, "top", "topics", "search")
-ADMIN_VERBS = ("mute", "unmute")  # and `digest send`
+PERIOD_VERBS = ("summary", *METRIC_VERBS, "top", "topics", "search", "export")
+ADMIN_VERBS = ("mute", "unmute", "erase", "export")  # and `digest send`
 VERBS = (
     "help",
     *PERIOD_VERBS,
@@ -30,6 +30,7 @@ VERBS = (
     "unmute",
     "alerts",
     "digest",
+    "erase",
 )
 ALIASES = {
     "?": "help",
@@ -71,6 +72,8 @@ USAGE = {
     "unmute": "/cx unmute RULE",
     "alerts": "/cx alerts",
     "digest": "/cx digest   ·   /cx digest send (admins)",
+    "export": "/cx export [PERIOD] [FILTERS]   (admins: a CSV of the signals, in this channel)",
+    "erase": "/cx erase EMAIL|@HANDLE|ID [confirm]   (admins: a customer's data)",
 }
 
 
@@ -321,6 +324,10 @@ def _simple(verb: str, rest: list[str], public: bool) -> Command:
         if len(rest) != 1:
             raise CommandError(f"Usage: `{USAGE['unmute']}`", suggestion="alerts", verb=verb)
         return Command(verb, args=(_rule(rest[0], verb),), public=public)
+    if verb == "erase":
+        if not 1 <= len(rest) <= 2 or (len(rest) == 2 and rest[1].lower() != "confirm"):
+            raise CommandError(f"Usage: `{USAGE['erase']}`", suggestion="help erase", verb=verb)
+        return Command(verb, args=tuple(rest[:1]) + (("confirm",) if len(rest) == 2 else ()))
     if verb == "digest":
         if rest and [w.lower() for w in rest] != ["send"]:
             raise CommandError(f"Usage: `{USAGE['digest']}`", suggestion="digest", verb=verb)

@@ -32,6 +32,8 @@ EXAMPLES = {
     "mute": ["/cx mute bad-review 2h"],
     "unmute": ["/cx unmute bad-review"],
     "digest": ["/cx digest"],
+    "export": ["/cx export 30d source:zendesk", "/cx export last week lang:tr"],
+    "erase": ["/cx erase ana@example.com", "/cx erase ana@example.com confirm"],
     "help": ["/cx help nps"],
 }
 
@@ -52,6 +54,8 @@ SUMMARIES = {
     "mute": "silence a rule for a while (admins)",
     "unmute": "lift a mute (admins)",
     "digest": "preview this week's digest",
+    "export": "the signals as a CSV file in this channel (admins)",
+    "erase": "erase a customer's data, after a confirmation (admins)",
     "help": "this help",
 }
 

@@ -1,8 +1,9 @@
 """Daily housekeeping in `cxbot serve`: retention, as one APScheduler job owned by a cleanup_ctx.
 
 The job runs once a day (and once shortly after start-up, so a server restarted daily still
-prunes) and deletes raw deliveries older than `[retention] events_days` in bounded steps
-(cxbot/store/retention.py), each its own writer job so webhooks are never held up for long.
+prunes) and deletes raw deliveries older than `[retention] events_days` (cxbot/store/retention.py)
+and signals older than `[retention] signals_days` (cxbot/privacy/records.py) in bounded steps,
+each its own writer job so webhooks are never held up for long.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from cxbot.config import RetentionConfig
 from cxbot.listener.keys import SETTINGS, STORE
+from cxbot.privacy.records import prune_signals
 from cxbot.store.retention import PRUNE_STEP, prune_events
 from cxbot.store.writer import Store
 
@@ -45,9 +47,29 @@ async def prune_once(
     return total
 
 
+async def prune_signals_once(
+    store: Store, config: RetentionConfig, now: datetime, step: int = PRUNE_STEP
+) -> int:
+    """Every signal past `signals_days`, `step` per writer job; the number deleted."""
+    if config.signals_days == 0:
+        return 0
+    before = now - timedelta(days=config.signals_days)
+    total = 0
+    while True:
+        deleted = await store.write(partial(prune_signals, before=before, now=now, limit=step))
+        total += deleted
+        if deleted < step:
+            break
+    if total:
+        log.info("retention: deleted %d signals created before %s", total, before.date())
+    return total
+
+
 async def _job(store: Store, config: RetentionConfig) -> None:
     try:
-        await prune_once(store, config, datetime.now(UTC))
+        now = datetime.now(UTC)
+        await prune_once(store, config, now)
+        await prune_signals_once(store, config, now)
     except Exception:  # a failed prune is retried tomorrow; it must not stop the scheduler
         log.exception("retention: prune failed")
 

@@ -13,6 +13,7 @@ from cxbot.slack.blocks import (
     AlertView,
     alert_message,
     poll_failing_message,
+    redacted_message,
     rollup_message,
     spike_message,
 )
@@ -36,6 +37,8 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     payload = json.loads(row["payload"] or "{}")
     if kind == "alert":
         return alert_message(alert_view(db, row["signal_id"], json.loads(row["rules"])))
+    if kind == "redaction":
+        return redacted_message()
     if kind == "update":
         signal_id, rules = outbox.alert_of(db, payload["alert_id"])
         return alert_message(alert_view(db, signal_id, rules))

@@ -6,7 +6,9 @@ writer (and reader) thread. A digest's outcome is copied into `digests` by an SQ
 the row (migration m004), so delivery never calls back into digest code.
 
 kinds: alert, rollup (the held-alerts summary of a throttled window), spike, update (a
-chat.update of an alert message), digest. status: pending, sending, sent, failed, held.
+chat.update of an alert message), redaction (a chat.update of a posted message to a neutral
+text, after an erasure), digest. status: pending, sending, sent, failed, held, dropped (owed
+no more: its signal was erased or expired).
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ def digest_key(period: str, channel: str) -> str:
     return f"digest:{period}:{channel}"
 
 
+def redaction_key(outbox_id: int) -> str:
+    return f"redaction:{outbox_id}"
+
+
+# Kinds that edit a posted message (payload {"alert_id": the outbox row that posted it}).
+EDITS = ("update", "redaction")
+_OWED = ("pending", "sending", "held")
+_CHUNK = 500
+
+
 # --- writes ----------------------------------------------------------------------------------
 
 
@@ -86,6 +98,58 @@ def owe(
 def mark(db: Database, outbox_id: int, **fields: Any) -> None:
     sets = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
+
+
+def forget_signals(
+    db: Database, signal_ids: list[int], now: datetime, *, redact: bool
+) -> tuple[int, int]:
+    """Before `signal_ids` are deleted: messages still owed about them are dropped, rows keep
+    no reference to them, and with `redact` every posted alert about them (and every posted
+    held-alerts summary listing them) is owed a redaction. A row being posted right now
+    (`sending`) is owed one too: the redaction follows it in its channel's lane, and it finds
+    nothing to edit when the post never happened. Returns (dropped, redactions owed)."""
+    dropped, targets = 0, {}
+    summaries: set[int] = set()
+    for at in range(0, len(signal_ids), _CHUNK):
+        chunk = signal_ids[at : at + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        rows = db.execute(
+            f"SELECT id, kind, status, channel, rollup_id FROM outbox WHERE signal_id IN ({marks})",
+            chunk,
+        ).fetchall()
+        for oid, kind, status, channel, rollup_id in rows:
+            if kind == "alert" and status in ("sent", "sending"):
+                targets[int(oid)] = str(channel)
+            if rollup_id is not None:
+                summaries.add(int(rollup_id))
+        dropped += int(
+            db.execute(
+                "UPDATE outbox SET status = 'dropped', last_error = 'its signal was erased'"
+                f" WHERE signal_id IN ({marks}) AND status IN ('pending', 'held')",
+                chunk,
+            ).rowcount
+        )
+        db.execute(f"UPDATE outbox SET signal_id = NULL WHERE signal_id IN ({marks})", chunk)
+    if not redact:
+        return dropped, 0
+    for sid in sorted(summaries):
+        found = db.execute(
+            "SELECT channel FROM outbox WHERE id = ? AND status = 'sent'", [sid]
+        ).fetchone()
+        if found:
+            targets[sid] = str(found[0])
+    owed = 0
+    for oid, channel in sorted(targets.items()):
+        new = owe(
+            db,
+            kind="redaction",
+            dedup_key=redaction_key(oid),
+            channel=channel,
+            now=now,
+            payload=json.dumps({"alert_id": oid}),
+        )
+        owed += new is not None
+    return dropped, owed
 
 
 # --- reads -----------------------------------------------------------------------------------

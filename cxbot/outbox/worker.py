@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from cxbot.models import iso_utc
 from cxbot.outbox.messages import build_message
-from cxbot.outbox.rows import last_sent_at, mark, owed_rows, parent_ts, sent_message
+from cxbot.outbox.rows import EDITS, last_sent_at, mark, owed_rows, parent_ts, sent_message
 from cxbot.slack.sinks import RetryLater, Sink, Undeliverable
 from cxbot.store.leases import SHARED_POLL_SECONDS, leases_of
 
@@ -194,7 +194,7 @@ class OutboxWorker:
             return True
         try:
             message, thread_ts, target = await self.store.read(partial(self._prepare, row=row))
-            if row["kind"] == "update":
+            if row["kind"] in EDITS:
                 if target is None:  # the alert is not posted yet; it will be posted as it is now
                     await self.store.write(
                         partial(
@@ -249,7 +249,7 @@ class OutboxWorker:
             delay = exc.delay if exc.delay is not None else backoff(row["attempts"] + 1)
             due = self.clock() + timedelta(seconds=delay)
             # A post that may have reached Slack stays `sending`: the next try looks for it first.
-            status = "sending" if exc.ambiguous and row["kind"] != "update" else "pending"
+            status = "sending" if exc.ambiguous and row["kind"] not in EDITS else "pending"
             await self.store.write(
                 partial(
                     mark,
@@ -305,7 +305,7 @@ class OutboxWorker:
     ) -> tuple[dict[str, Any], str | None, tuple[str, str] | None]:
         message = self.render(db, row)
         target = None
-        if row["kind"] == "update":
+        if row["kind"] in EDITS:
             payload = json.loads(row["payload"])
             target = sent_message(db, payload["alert_id"])
         return message, parent_ts(db, row), target

@@ -176,6 +176,15 @@ def _status(row: Mapping[str, Any]) -> tuple[str | None, list[Block]]:
     return None, [ack, assign, resolve]
 
 
+REDACTED = "Removed at the customer's request."
+
+
+def redacted_message() -> Message:
+    """What a posted message about erased data is edited to: nothing of the customer, and no
+    buttons (there is nothing left to act on)."""
+    return {"text": REDACTED, "blocks": [_context(REDACTED)]}
+
+
 def alert_message(view: AlertView) -> Message:
     row = view.signal
     kind = str(row.get("kind") or "signal")

@@ -10,10 +10,12 @@ erasure) go here as `prune_<table>` beside it.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from cxbot.models import iso_utc
+from cxbot.store.writer import connect
 
 PRUNE_STEP = 5000
 
@@ -25,3 +27,18 @@ def prune_events(db: Database, before: datetime, limit: int = PRUNE_STEP) -> int
     # Both statements pick the same rows: they run in one write transaction.
     db.execute(f"UPDATE signals SET event_id = NULL WHERE event_id IN ({oldest})", params)
     return int(db.execute(f"DELETE FROM events WHERE id IN ({oldest})", params).rowcount)
+
+
+def checkpoint(path: Path, *, vacuum: bool = False) -> tuple[int, int]:
+    """SQLite: copy the WAL into the file and truncate it (`vacuum`: then rebuild the file,
+    returning freed pages to the disk). (pages before, pages after)."""
+    db = connect(path)
+    try:
+        before = int(db.execute("PRAGMA page_count").fetchone()[0])
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if vacuum:
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return before, int(db.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        db.conn.close()
