@@ -114,7 +114,8 @@ def copy_database(
             for trigger in ROLLUP_TRIGGERS:
                 dst.execute(f"ALTER TABLE signals DISABLE TRIGGER {trigger}")
             for table, columns in tables:
-                if table in ("rollup_offsets", "rollup_meta"):  # the source's zone, as it is
+                # The source's zone as it is, and its salt (audit hashes must keep agreeing).
+                if table in ("rollup_offsets", "rollup_meta", "privacy_salt"):
                     dst.execute(f"DELETE FROM {table}")
                 sql = (
                     f"INSERT INTO {table} ({', '.join(columns)})"
