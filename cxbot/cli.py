@@ -121,10 +121,8 @@ def db_vacuum(config_path: Path | None) -> None:
 
     settings = settings_or_exit(config_path)
     if settings.file.database.url:
-        click.echo("PostgreSQL: autovacuum reclaims space; run VACUUM FULL yourself to shrink")
-        return
-    before, after = checkpoint(settings.db_path, vacuum=True)
-    click.echo(f"{settings.db_path}: {before} pages before, {after} after")
+        return click.echo("PostgreSQL: autovacuum reclaims space; run VACUUM FULL yourself to shrink")
+    click.echo("{}: {} pages before, {} after".format(settings.db_path, *checkpoint(settings.db_path, vacuum=True)))
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:

@@ -118,7 +118,7 @@ def test_bad_toml(write_config: Callable[..., Path]) -> None:
         ),
         (
             '[[alerts]]\nname = "x"\nchannel = "#a"\nintents = ["angry"]\n',
-            "alerts.0.intents.0: Input should be 'complaint', 'question', 'request', 'praise'"
+            "alerts['x'].intents.0: Input should be 'complaint', 'question', 'request', 'praise'"
             " or 'churn_risk'",
         ),
     ],
