@@ -9,7 +9,7 @@ each its own writer job so webhooks are never held up for long.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -29,6 +29,16 @@ HOUSEKEEPING = web.AppKey("housekeeping", AsyncIOScheduler)
 START_DELAY = timedelta(minutes=5)  # after start-up's own work (backlog, missed digests)
 
 
+async def _in_steps(store: Store, job: Callable[..., int], step: int, **args: object) -> int:
+    """Run a pruning job until a call removes fewer than `step` rows; the total removed."""
+    total = 0
+    while True:
+        deleted = await store.write(partial(job, limit=step, **args))
+        total += deleted
+        if deleted < step:
+            return total
+
+
 async def prune_once(
     store: Store, config: RetentionConfig, now: datetime, step: int = PRUNE_STEP
 ) -> int:
@@ -36,12 +46,7 @@ async def prune_once(
     if config.events_days == 0:
         return 0
     before = now - timedelta(days=config.events_days)
-    total = 0
-    while True:
-        deleted = await store.write(partial(prune_events, before=before, limit=step))
-        total += deleted
-        if deleted < step:
-            break
+    total = await _in_steps(store, prune_events, step, before=before)
     if total:
         log.info("retention: pruned %d events received before %s", total, before.date())
     return total
@@ -54,12 +59,7 @@ async def prune_signals_once(
     if config.signals_days == 0:
         return 0
     before = now - timedelta(days=config.signals_days)
-    total = 0
-    while True:
-        deleted = await store.write(partial(prune_signals, before=before, now=now, limit=step))
-        total += deleted
-        if deleted < step:
-            break
+    total = await _in_steps(store, prune_signals, step, before=before, now=now)
     if total:
         log.info("retention: deleted %d signals created before %s", total, before.date())
     return total
