@@ -45,7 +45,7 @@ from cxbot.digest.records import (
     installed_at,
     record_skipped,
 )
-from cxbot.digest.render import render, render_plain
+from cxbot.digest.render import quoted, render, render_plain
 from cxbot.listener.keys import OUTBOX, SETTINGS, STORE
 from cxbot.outbox.worker import OutboxWorker
 from cxbot.store.leases import leases_of
@@ -148,6 +148,7 @@ class DigestRunner:
                 "filename": filename,
                 "title": title,
                 "period": period,
+                "quoted": quoted(digest),  # what an erasure of one of them replaces
             }
             text = render_plain(digest)
             new = await self.store.write(

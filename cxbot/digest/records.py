@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.digest.render import scrub
 from cxbot.models import iso_utc
 from cxbot.outbox import rows as outbox
 from cxbot.store.engine import is_pg
@@ -49,6 +50,34 @@ def enqueue_digest(
         payload=json.dumps(payload),
     )
     return True
+
+
+def forget_quotes(db: Database, signal_ids: list[int], now: datetime) -> tuple[int, int]:
+    """Before `signal_ids` are erased: every digest that quoted one of them (its outbox
+    message and `digests.text`) has those lines replaced, and a posted one is owed an edit.
+    Returns (digests scrubbed, edits owed)."""
+    erased, scrubbed, owed = set(signal_ids), 0, 0
+    for row in outbox.digest_rows(db):
+        payload = json.loads(row["payload"] or "{}")
+        quotes = payload.get("quoted") or []
+        if not erased.intersection(q["id"] for q in quotes):
+            continue
+        period = payload.get("period")
+        found = db.execute(
+            "SELECT text FROM digests WHERE period = ? AND channel = ?", [period, row["channel"]]
+        ).fetchone()
+        message, text, kept = scrub(payload["message"], str(found[0] or "") if found else "",
+                                    quotes, erased)  # fmt: skip
+        version = int(payload.get("scrubs", 0)) + 1
+        payload.update(message=message, quoted=kept, scrubs=version)
+        if found:
+            db.execute(
+                "UPDATE digests SET text = ? WHERE period = ? AND channel = ?",
+                [text, period, row["channel"]],
+            )
+        owed += outbox.rewrite_digest(db, row["id"], payload, version, now) is not None
+        scrubbed += 1
+    return scrubbed, owed
 
 
 def record_skipped(db: Database, period: str, channel: str, now: datetime) -> bool:

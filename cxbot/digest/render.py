@@ -9,13 +9,15 @@ every section under 3000 characters and the message under 50 blocks.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from cxbot.digest.build import Digest, DigestWindow
 from cxbot.metrics import METRICS, Counts, format_change, pct_change, signed, sparkline
+from cxbot.slack.blocks import REDACTED
 from cxbot.slack.fmt import Answer, Fmt, Part, build, mix_line, signal_line
-from cxbot.slack.text import HEADER_TEXT_MAX, trim
+from cxbot.slack.text import HEADER_TEXT_MAX, to_plain, trim
 
 GROUPS_SHOWN = 12
 TEXT_MAX = 40_000  # Slack's limit for `text`; a digest is a few thousand characters
@@ -142,6 +144,37 @@ def _negative(f: Fmt, d: Digest) -> str:
     tz = d.data.window.tz
     rows = [signal_line(f, i, row, tz) for i, row in enumerate(d.data.negative, 1)]
     return f.b("Most negative") + "\n" + "\n".join(rows)
+
+
+def quoted(digest: Digest) -> list[dict[str, Any]]:
+    """Each quoted signal's line as the message, its fallback text and `digests.text` hold it:
+    what an erasure of that signal replaces (the lines are whole: no signal line comes near
+    a block's 3000 characters, so build() never cuts one)."""
+    tz = digest.data.window.tz
+    out = []
+    for i, row in enumerate(digest.data.negative, 1):
+        text = signal_line(Fmt(slack=False), i, row, tz)
+        lines = [signal_line(Fmt(slack=True), i, row, tz), text, to_plain(text)]
+        out.append({"id": row.id, "n": i, "lines": lines})
+    return out
+
+
+def scrub(
+    message: dict[str, Any], text: str, quotes: list[dict[str, Any]], erased: set[int]
+) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """Pure: the digest's message and plain text with the lines quoting `erased` signals
+    replaced by a neutral one, and the quotes that are left."""
+    blob, kept = json.dumps(message), []
+    for q in quotes:
+        if q["id"] not in erased:
+            kept.append(q)
+            continue
+        gone = f"{q['n']}. {REDACTED}"
+        for line in q["lines"]:
+            # Replaced inside the JSON text, so every block and the fallback are covered.
+            blob = blob.replace(json.dumps(line)[1:-1], gone)
+            text = text.replace(line, gone)
+    return json.loads(blob), text, kept
 
 
 def duration(seconds: float) -> str:

@@ -38,6 +38,8 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
     if kind == "alert":
         return alert_message(alert_view(db, row["signal_id"], json.loads(row["rules"])))
     if kind == "redaction":
+        if payload.get("digest"):  # the digest as it reads now, its erased quotes replaced
+            return dict(outbox.payload_of(db, payload["alert_id"]).get("message") or {})
         return redacted_message()
     if kind == "update":
         signal_id, rules = outbox.alert_of(db, payload["alert_id"])

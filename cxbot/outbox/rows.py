@@ -50,8 +50,9 @@ def digest_key(period: str, channel: str) -> str:
     return f"digest:{period}:{channel}"
 
 
-def redaction_key(outbox_id: int) -> str:
-    return f"redaction:{outbox_id}"
+def redaction_key(outbox_id: int, version: int = 0) -> str:
+    """A posted digest can be scrubbed more than once (one erasure each): `version` counts."""
+    return f"redaction:{outbox_id}" + (f":{version}" if version else "")
 
 
 # Kinds that edit a posted message (payload {"alert_id": the outbox row that posted it}).
@@ -150,6 +151,35 @@ def forget_signals(
         )
         owed += new is not None
     return dropped, owed
+
+
+def digest_rows(db: Database) -> list[dict[str, Any]]:
+    """Every digest row (id, status, channel, payload): what an erasure scans for quotes."""
+    return _dicts(db, "SELECT id, status, channel, payload FROM outbox WHERE kind = 'digest'", [])
+
+
+def rewrite_digest(
+    db: Database, outbox_id: int, payload: dict[str, Any], version: int, now: datetime
+) -> int | None:
+    """A digest's message after an erasure scrubbed it; a posted (or being posted) one is owed
+    an edit, which reads this payload when it is sent. Returns the edit's row id, if owed."""
+    db.execute("UPDATE outbox SET payload = ? WHERE id = ?", [json.dumps(payload), outbox_id])
+    row = db.execute("SELECT status, channel FROM outbox WHERE id = ?", [outbox_id]).fetchone()
+    if row is None or row[0] not in ("sent", "sending"):
+        return None
+    return owe(
+        db,
+        kind="redaction",
+        dedup_key=redaction_key(outbox_id, version),
+        channel=str(row[1]),
+        now=now,
+        payload=json.dumps({"alert_id": outbox_id, "digest": True}),
+    )
+
+
+def payload_of(db: Database, outbox_id: int) -> dict[str, Any]:
+    found = db.execute("SELECT payload FROM outbox WHERE id = ?", [outbox_id]).fetchone()
+    return dict(json.loads(found[0] or "{}")) if found else {}
 
 
 # --- reads -----------------------------------------------------------------------------------

@@ -44,6 +44,11 @@ def customer_erase(config_path: Path | None, who: str, yes: bool) -> None:
         f"erased {done.signals} signal(s), {done.customers} profile(s), {done.handles} handle(s);"
         f" {done.events_scrubbed} raw deliveries emptied; {done.messages_dropped} owed"
         f" message(s) dropped, {done.redactions_owed} Slack message(s) to redact"
+        + (
+            f"; {done.digests_scrubbed} digest(s) no longer quote them"
+            if done.digests_scrubbed
+            else ""
+        )
     )
 
 

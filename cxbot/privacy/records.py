@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from cxbot.digest.records import forget_quotes
 from cxbot.enrich.identity import normalise_email, normalise_handle
 from cxbot.models import Filters, iso_utc
 from cxbot.outbox import rows as outbox
@@ -58,6 +59,7 @@ class Erased:
     events_scrubbed: int
     messages_dropped: int
     redactions_owed: int
+    digests_scrubbed: int = 0
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[tuple[list[int], str]]:
@@ -152,6 +154,8 @@ def erase(db: Database, who: str, now: datetime, actor: str) -> Erased:
         db.execute("PRAGMA secure_delete = ON")
     try:
         dropped, redactions = outbox.forget_signals(db, signals, now, redact=True)
+        digests, edits = forget_quotes(db, signals, now)
+        redactions += edits
         events: set[int] = set()
         for chunk, marks in _chunks(signals):
             sql = f"SELECT event_id FROM signals WHERE id IN ({marks}) AND event_id IS NOT NULL"
@@ -181,7 +185,7 @@ def erase(db: Database, who: str, now: datetime, actor: str) -> Erased:
     finally:
         if not is_pg(db):
             db.execute("PRAGMA secure_delete = OFF")
-    done = Erased(len(signals), customers, handles, scrubbed, dropped, redactions)
+    done = Erased(len(signals), customers, handles, scrubbed, dropped, redactions, digests)
     db.execute(
         "INSERT INTO audit (at, actor, action, subject_hash, detail) VALUES (?, ?, ?, ?, ?)",
         [iso_utc(now), actor, "erase", subject_hash(db, subject.key), json.dumps(asdict(done))],

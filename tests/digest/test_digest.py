@@ -33,9 +33,9 @@ from cxbot.digest.build import (
 from cxbot.digest.chart import chart_name, chart_png
 from cxbot.digest.config import DigestConfig, parse_schedule
 from cxbot.digest.queries import collect, digest_preview
-from cxbot.digest.render import duration, render, render_plain
+from cxbot.digest.render import duration, quoted, render, render_plain, scrub
 from cxbot.metrics import Counts
-from cxbot.slack.blocks import console_text
+from cxbot.slack.blocks import REDACTED, console_text
 from cxbot.store.rollup import set_rollup_timezone
 from cxbot.store.writer import connect, migrate
 from tests.kit.digest_data import add, fill, utc
@@ -362,3 +362,23 @@ def test_digest_rows_are_written_once_and_follow_the_outbox(db: Database) -> Non
     assert db.execute(status).fetchall() == [("queued", None)]  # not final: nothing copied
     db.execute("UPDATE outbox SET status = 'sent', sent_at = 'T' WHERE id = ?", [oid])
     assert db.execute(status).fetchall() == [("sent", "T")]  # the m004 trigger copied it
+
+
+def test_scrub_replaces_only_the_erased_quotes_everywhere(db: Database) -> None:
+    """An erasure's edit of a digest: the erased signal's line goes from the blocks, the
+    fallback text and the plain text (mrkdwn escapes and all); others stay."""
+    d = digest_for(db)
+    quotes = quoted(d)
+    assert [q["n"] for q in quotes] == list(range(1, len(quotes) + 1)) and len(quotes) >= 2
+    message, plain = render(d), render_plain(d)
+    gone, kept = quotes[0], quotes[1]
+    assert all(line in plain or line in json.dumps(message, ensure_ascii=False)
+               for line in gone["lines"])  # fmt: skip
+    new_message, new_plain, left = scrub(message, plain, quotes, {gone["id"]})
+    assert left == quotes[1:]
+    blob = json.dumps(new_message, ensure_ascii=False)
+    for line in gone["lines"]:
+        assert line not in blob and line not in new_plain
+    assert f"1. {REDACTED}" in new_plain and f"1. {REDACTED}" in new_message["text"]
+    assert kept["lines"][0] in blob and kept["lines"][2] in new_plain
+    assert scrub(new_message, new_plain, left, {gone["id"]}) == (new_message, new_plain, left)

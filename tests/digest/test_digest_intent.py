@@ -43,7 +43,10 @@ def test_intent_mix_is_counted_and_shown(db: Database) -> None:
     )
     assert d.data.current.n == 31
     text = render_plain(d)
-    assert "Intent: complaint 3 (10%) (+200%) · question 0 (0%) (-100%) · churn risk 2 (6%) (new)" in text
+    assert (
+        "Intent: complaint 3 (10%) (+200%) · question 0 (0%) (-100%) · churn risk 2 (6%) (new)"
+        in text
+    )
     assert validate_message(render(d)) == []
 
 

@@ -55,11 +55,19 @@ A2 = review("a2", 2, "Still waiting for the Quillsworth refund", SECRET_EMAIL.up
 B1 = review("b1", 1, "My order was damaged", "other.person@example.com", "otherperson")
 
 
-def cli(config: Path, engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    config: Path, engine: Engine, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CXBOT", "SLACK", "DATABASE"))}
     return subprocess.run(
         [sys.executable, "-m", "cxbot", *args],
-        env={**env, **engine.env(), "CXBOT_CONFIG": str(config), "CXBOT_WEB_SECRET": "x"},
+        env={
+            **env,
+            **engine.env(),
+            "CXBOT_CONFIG": str(config),
+            "CXBOT_WEB_SECRET": "x",
+            **(extra or {}),
+        },  # fmt: skip
         capture_output=True,
         text=True,
         timeout=120,
@@ -190,3 +198,58 @@ async def test_unknown_identifiers_are_refused_clearly(
         cli, tmp_path / "cxbot.toml", engine, "customer", "export", "nobody@example.com"
     )
     assert done.returncode == 0 and json.loads(done.stdout)["signals"] == []
+
+
+DIGEST = """
+[digest]
+schedule = "mon 09:00"
+channels = ["#cx-weekly"]
+chart = false
+"""
+IN_W47 = "2026-11-18T10:00:00Z"  # a complete week, so `cxbot digest --send` takes it
+
+
+async def test_erase_scrubs_the_digests_that_quoted_the_customer(
+    engine: Engine, make_settings: MakeSettings, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The weekly digest quotes the most negative signals: after an erase, neither the posted
+    digest, nor its outbox row, nor `digests.text` quotes the customer; other quotes stay."""
+    settings = make_settings(ALERTS + DIGEST, {**slack_env(fake_slack), **engine.env()})
+    config = tmp_path / "cxbot.toml"
+    body = [{**s, "created_at": IN_W47} for s in (A1, A2, B1)]
+    async with serving(settings) as server:
+        assert (await server.post("/webhooks/web", body, sign=True))[0] == 200
+
+        def alerted() -> bool:
+            return rows(engine, "SELECT count(*) FROM outbox WHERE status = 'sent'") == [(3,)]
+
+        await until(alerted)
+        week = ("digest", "--send", "--week", "2026-W47")
+        sent = await asyncio.to_thread(cli, config, engine, *week, extra=slack_env(fake_slack))
+        assert sent.returncode == 0, sent.stderr
+
+        def digest_text() -> str:
+            return json.dumps([m for m in fake_slack.messages["C0002"] if "2026-W47" in m["text"]])
+
+        await until(lambda: "Quillsworth" in digest_text())
+        assert "damaged" in digest_text()
+        before = len(fake_slack.updates)
+
+        done = await asyncio.to_thread(
+            cli, config, engine, "customer", "erase", SECRET_EMAIL, "--yes"
+        )
+        assert done.returncode == 0, done.stderr
+        assert "1 digest(s) no longer quote them" in done.stdout
+        assert "3 Slack message(s) to redact" in done.stdout  # two alerts and the digest
+
+        await until(lambda: "Quillsworth" not in digest_text())
+        shown = digest_text()
+        assert REDACTED in shown and "damaged" in shown  # B's line is still quoted
+        await until(lambda: len(fake_slack.updates) - before == 3)
+        assert fake_slack.violations == []
+
+    [(text,)] = await asyncio.to_thread(
+        rows, engine, "SELECT text FROM digests WHERE period = '2026-W47'"
+    )
+    assert "Quillsworth" not in text and REDACTED in text and "damaged" in text
+    await asyncio.to_thread(check_what_is_left, engine)
