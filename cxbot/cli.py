@@ -200,7 +200,7 @@ def poll(config_path: Path | None, source: str | None, since: Any) -> None:
     failed = False
     for name, report in reports:
         if report is None:
-            click.echo(f"{name}: skipped (another replica is polling it)")
+            click.echo(f"{name}: skipped (another process is polling it right now)")
             continue
         kind = "backfill, no alerts" if report.backfill else "new reviews alert"
         edits = f", {report.edited} edited" if report.edited else ""

@@ -36,6 +36,7 @@ from cxbot.cx.answers import (
 from cxbot.cx.grammar import METRIC_VERBS, USAGE, Command, CommandError, closest, parse_command
 from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmuted
 from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
+from cxbot.cx.sources import render_sources, source_lines
 from cxbot.models import Filters
 from cxbot.periods import (
     DEFAULT_PERIOD,
@@ -80,7 +81,14 @@ class ExportRequest:
     window: Window
 
 
-Reply = Answer | Write | DigestRequest | ExportRequest
+@dataclass(frozen=True)
+class SourcesRequest:
+    """`/cx sources`: answered with the settings' sources (the database alone does not know)."""
+
+    public: bool
+
+
+Reply = Answer | Write | DigestRequest | ExportRequest | SourcesRequest
 
 
 def ask(
@@ -184,6 +192,10 @@ async def answer(
         if terminal:
             return Answer("In a terminal, send the digest with `cxbot digest --send`.", None)
         return await digest_send_answer(settings, store, poke, now)
+    if isinstance(reply, SourcesRequest):
+        public = reply.public
+        lines = await store.read(lambda db: source_lines(settings, db, now))
+        return render_sources(lines, settings.tz, public)
     if isinstance(reply, ExportRequest):
         if terminal or upload is None or channel is None:
             return Answer("In a terminal, export with `cxbot export QUERY`.", None)
@@ -250,6 +262,8 @@ def _dispatch(
         return ExportRequest(cmd, resolve(_spec(cmd), now, tz))
     if verb == "erase":
         return _erase(db, cmd, now, user_id)
+    if verb == "sources":
+        return SourcesRequest(public)
     if verb in ("summary", *METRIC_VERBS, "top", "topics"):
         spec = _spec(cmd)
         window = resolve(spec, now, tz)

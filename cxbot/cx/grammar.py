@@ -29,6 +29,7 @@ VERBS = (
     "mute",
     "unmute",
     "alerts",
+    "sources",
     "digest",
     "erase",
 )
@@ -47,6 +48,8 @@ ALIASES = {
     "profile": "customer",
     "rules": "alerts",
     "mutes": "alerts",
+    "source": "sources",
+    "polls": "sources",
 }
 FILTER_KEYS = {
     "source": "source",
@@ -71,6 +74,7 @@ USAGE = {
     "mute": "/cx mute RULE DURATION   (e.g. 2h, 1d, 1w)",
     "unmute": "/cx unmute RULE",
     "alerts": "/cx alerts",
+    "sources": "/cx sources",
     "digest": "/cx digest   ·   /cx digest send (admins)",
     "export": "/cx export [PERIOD] [FILTERS]   (admins: a CSV of the signals, in this channel)",
     "erase": "/cx erase EMAIL|@HANDLE|ID [confirm]   (admins: a customer's data)",

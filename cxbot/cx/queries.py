@@ -384,3 +384,21 @@ def _rule_names(raw: str | None) -> list[str]:
     except ValueError:
         return []
     return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def source_activity(
+    db: Database, names: Sequence[str], since: datetime
+) -> dict[str, tuple[int, str | None]]:
+    """Per source: signals dated since `since`, and the newest signal's own time (both by the
+    (source, created_at) index, so a source's history is never scanned)."""
+    out = {}
+    for name in names:
+        n = db.execute(
+            "SELECT count(*) FROM signals WHERE source = ? AND created_at >= ?",
+            [name, iso_utc(since)],
+        ).fetchone()[0]
+        newest = db.execute(
+            "SELECT max(created_at) FROM signals WHERE source = ?", [name]
+        ).fetchone()[0]
+        out[name] = (int(n), None if newest is None else str(newest))
+    return out

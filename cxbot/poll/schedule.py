@@ -57,20 +57,26 @@ class Polls:
         progress: Callable[[int], None] = lambda n: None,
     ) -> RunReport | None:
         """One poll of `source`; None when another replica holds it."""
-        if not await leases_of(self.store).hold(f"poll:{source.name}"):
-            return None
-        lock = self._locks.setdefault(source.name, asyncio.Lock())
-        async with lock:
-            return await run_source(
-                self.store,
-                self.fetcher,
-                source,
-                since=since,
-                on_new=on_new,
-                progress=progress,
-                admin_channel=self.admin_channel,
-                on_alert=self.on_alert,
-            )
+        leases, name = leases_of(self.store), f"poll:{source.name}"
+        async with self._locks.setdefault(source.name, asyncio.Lock()):
+            if not await leases.hold(name):
+                return None
+            try:
+                return await run_source(
+                    self.store,
+                    self.fetcher,
+                    source,
+                    since=since,
+                    on_new=on_new,
+                    progress=progress,
+                    admin_channel=self.admin_channel,
+                    on_alert=self.on_alert,
+                )
+            finally:
+                # A replica keeps its PostgreSQL lease (the source stays with it); on SQLite
+                # the file lock spans one run, so `cxbot poll` can run between `serve`'s turns.
+                if not leases.shared:
+                    await leases.release(name)
 
 
 POLLS = web.AppKey("polls", Polls)

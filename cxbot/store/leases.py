@@ -3,7 +3,10 @@
 Who takes one: the enrichment worker ("enrich"), the outbox worker per channel
 ("outbox:#channel": one sender, in order, at Slack's pace), the digest scheduler ("digest").
 
-On SQLite every lease is granted: one `serve` per database file is the deployment. On
+On SQLite every lease is granted (one `serve` per database file is the deployment) except a
+poll source's (`poll:NAME`): `cxbot poll` may run beside `serve`, so that lease is an
+exclusive `flock` on a small file beside the database (`cxbot.db.lock-poll-NAME`), which the
+kernel frees when its process ends, however it ends. On
 PostgreSQL a lease is a session advisory lock on one connection of this process, used from
 one thread of its own. The lock lives as long as that connection: when a replica dies
 (SIGKILL, a lost host), PostgreSQL ends its session and the lease is free for the next replica
@@ -16,16 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import fcntl
 import logging
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("cxbot.store")
 
 
+# Leases that other processes on the same SQLite file compete for (see the module's docstring).
+FILE_LOCKED = ("poll:",)
+
+
 class Leases:
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, path: Path | None = None) -> None:
         self.url = url
+        self.path = path  # the SQLite file, whose neighbours hold the file locks
         self.shared = url is not None  # other processes may share this database
+        self._files: dict[str, int] = {}
         self._held: set[str] = set()
         self._conn: Any = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -37,11 +50,31 @@ class Leases:
     async def hold(self, name: str) -> bool:
         """True when this process holds `name` now (taking it if free)."""
         if self._executor is None:
+            if self.path is not None and name.startswith(FILE_LOCKED):
+                return self._flock(name)
             return True
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._hold, name)
 
+    def _flock(self, name: str) -> bool:
+        if name in self._files:
+            return True
+        assert self.path is not None
+        safe = re.sub(r"[^\w.-]", "-", name.replace(":", "-"))
+        # A few bytes' file, opened and locked without waiting: not blocking the loop.
+        fd = os.open(f"{self.path}.lock-{safe}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._files[name] = fd
+        return True
+
     async def release(self, name: str) -> None:
+        fd = self._files.pop(name, None)
+        if fd is not None:
+            os.close(fd)  # closing the file frees its lock
         if self._executor is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._release, name)
 
@@ -88,6 +121,9 @@ class Leases:
             pass  # a lost connection released it already
 
     def close(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
         if self._executor is None:
             return
 

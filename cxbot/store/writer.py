@@ -172,7 +172,10 @@ class Store:
         self.path = self.writer.path
         self.reader: Reader | PgReader = self.writer.reader()
         # Work one process does at a time (cxbot/store/leases.py): shared on PostgreSQL.
-        self.leases = Leases(self.writer.url if isinstance(self.writer, PgWriter) else None)
+        if isinstance(self.writer, PgWriter):
+            self.leases = Leases(self.writer.url)
+        else:
+            self.leases = Leases(path=self.writer.path)
 
     def open(self) -> None:
         self.writer.start()

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -219,3 +220,38 @@ async def test_a_source_failing_n_times_in_a_row_is_reported_to_the_admins_once(
 
 async def _at_least(value: Any, n: int) -> bool:
     return bool(await value >= n)
+
+
+async def test_cxbot_poll_skips_a_source_another_process_is_polling(
+    tmp_path: Path, asc: FakeAppStoreConnect, p8_key: Any
+) -> None:
+    """SQLite: `cxbot poll` beside `serve` — the one polling a source holds a file lock
+    beside the database for the run; the other skips the source instead of reading it twice."""
+    from cxbot.store.leases import Leases
+
+    asc.reviews = five_reviews()
+    db = tmp_path / "cli.db"
+    config = tmp_path / "cxbot.toml"
+    config.write_text(f'[database]\npath = "{db}"\n[enrich]\nworker = "thread"\n' + asc_toml(asc))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CXBOT", "SLACK", "DATABASE"))}
+    env["ASC_KEY"] = p8_key[0]
+
+    def poll() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cxbot", "poll", "--config", str(config)],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    other = Leases(path=db)  # what `serve` holds while it polls `ios`
+    assert await other.hold("poll:ios")
+    try:
+        done = await asyncio.to_thread(poll)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "ios: skipped (another process is polling it right now)"
+        assert asc.requests == []
+    finally:
+        await other.release("poll:ios")
+    done = await asyncio.to_thread(poll)
+    assert done.stdout.strip() == "ios: 5 new, 0 duplicate, 3 page(s) (backfill, no alerts)"
+    assert await other.hold("poll:ios")  # the CLI's lock went with its run
+    other.close()
