@@ -25,7 +25,7 @@ from cxbot.enrich.worker import build_enricher, enrich_all_pending, enriched_val
 from cxbot.errors import BadRequest, NotFound
 from cxbot.listener.webhooks import answer, check_and_parse, record_for
 from cxbot.models import Signal, iso_utc
-from cxbot.poll.runner import RunReport
+from cxbot.poll.runner import Progress, RunReport
 from cxbot.poll.schedule import poll_now
 from cxbot.sources import get_provider
 from cxbot.sources.base import Delivery
@@ -150,7 +150,7 @@ def poll_once(
     settings: Settings,
     names: Sequence[str],
     since: datetime | None = None,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Progress = lambda name, n, oldest: None,
 ) -> list[tuple[str, RunReport | None]]:
     """`cxbot poll`: the named poll sources (all when none) once now, then enrichment. New
     reviews alert as in `serve` (a first run or `since` is a backfill and does not)."""

@@ -121,8 +121,14 @@ def db_vacuum(config_path: Path | None) -> None:
 
     settings = settings_or_exit(config_path)
     if settings.file.database.url:
-        return click.echo("PostgreSQL: autovacuum reclaims space; run VACUUM FULL yourself to shrink")
-    click.echo("{}: {} pages before, {} after".format(settings.db_path, *checkpoint(settings.db_path, vacuum=True)))
+        return click.echo(
+            "PostgreSQL: autovacuum reclaims space; run VACUUM FULL yourself to shrink"
+        )
+    click.echo(
+        "{}: {} pages before, {} after".format(
+            settings.db_path, *checkpoint(settings.db_path, vacuum=True)
+        )
+    )
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -175,28 +181,19 @@ def poll(config_path: Path | None, source: str | None, since: Any) -> None:
     from datetime import UTC
 
     from cxbot.backfill import poll_once
+    from cxbot.clikit import PollProgress
 
     settings = settings_or_exit(config_path)
     if not settings.polls:
         click.echo("cxbot: no poll source in the config (see docs/sources.md)", err=True)
         sys.exit(2)
-    read = 0
-
-    def progress(n: int) -> None:
-        nonlocal read
-        read += n
-        click.echo(f"\r{read} review(s) read", nl=False, err=True)
-
-    try:
-        reports = poll_once(
-            settings, [source] if source else [], since.replace(tzinfo=UTC) if since else None,
-            progress=progress,
-        )  # fmt: skip
-    except CxbotHTTPError as exc:
-        click.echo(f"cxbot: {exc.message}", err=True)
-        sys.exit(2)
-    if read:
-        click.echo("", err=True)
+    start = since.replace(tzinfo=UTC) if since else None
+    with PollProgress(start, len(settings.polls) if not source else 1) as progress:
+        try:
+            reports = poll_once(settings, [source] if source else [], start, progress=progress)
+        except CxbotHTTPError as exc:
+            click.echo(f"cxbot: {exc.message}", err=True)
+            sys.exit(2)
     failed = False
     for name, report in reports:
         if report is None:

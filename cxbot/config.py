@@ -347,7 +347,9 @@ def load_settings(
         if s.type not in polled
     }
     polls = {
-        name: resolve_poll(f"{_where(path)}: sources.{name}", name, s.model_dump(exclude_unset=True), env)
+        name: resolve_poll(
+            f"{_where(path)}: sources.{name}", name, s.model_dump(exclude_unset=True), env
+        )
         for name, s in cfg.sources.items()
         if s.type in polled
     }

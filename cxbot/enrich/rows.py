@@ -215,8 +215,10 @@ def _write_customers_pg(
              avg_sentiment = CASE WHEN sentiment_count + ? > 0
                  THEN (sentiment_sum + ?) / (sentiment_count + ?) ELSE NULL END
            WHERE id = ?""",
-        [[n, name, first, last, ssum, scount, scount, ssum, scount, cid]
-         for cid, n, name, first, last, ssum, scount in profile_changes],  # fmt: skip
+        [
+            [n, name, first, last, ssum, scount, scount, ssum, scount, cid]
+            for cid, n, name, first, last, ssum, scount in profile_changes
+        ],  # fmt: skip
     )
 
 

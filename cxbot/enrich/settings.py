@@ -35,11 +35,13 @@ class EnrichSettings(BaseModel):
     )
     # "multilingual" is a Literal of its own so that pydantic's message for a wrong value still
     # lists the original four first, word for word (tests and docs quote it).
-    analyser: Literal["ensemble", "textblob", "vader", "transformers"] | Literal["multilingual"] = Field(
-        "multilingual",
-        description="sentiment analyser; multilingual (default) = the ensemble for English, a "
-        "bundled multilingual encoder for Persian/Turkish/Arabic; ensemble = TextBlob + VADER + "
-        "CX rules (English only)",
+    analyser: Literal["ensemble", "textblob", "vader", "transformers"] | Literal["multilingual"] = (
+        Field(
+            "multilingual",
+            description="sentiment analyser; multilingual (default) = the ensemble for English, a "
+            "bundled multilingual encoder for Persian/Turkish/Arabic; ensemble = TextBlob + VADER + "
+            "CX rules (English only)",
+        )
     )
     blas_threads: int = Field(
         1,

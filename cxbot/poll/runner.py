@@ -113,6 +113,10 @@ def _record(
     )
 
 
+# (source, signals read on a page, the oldest one's time): for `cxbot poll`'s progress bar.
+Progress = Callable[[str, int, datetime | None], None]
+
+
 async def run_source(
     store: Any,
     fetcher: Fetcher,
@@ -120,7 +124,7 @@ async def run_source(
     *,
     since: datetime | None = None,
     on_new: Callable[[list[int]], None] = lambda ids: None,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Progress = lambda name, n, oldest: None,
     admin_channel: str | None = None,
     on_alert: Callable[[list[int]], None] = lambda ids: None,
 ) -> RunReport:
@@ -165,7 +169,8 @@ async def run_source(
                 report.new_ids.extend(stored.new_ids)
             if (stored is not None and stored.new_ids) or edited:
                 on_new([*(stored.new_ids if stored else []), *edited])  # to enrich
-            progress(len(page.signals))
+            dated = [sig.created_at for sig in page.signals if sig.created_at is not None]
+            progress(source.name, len(page.signals), min(dated, default=None))
             if page.next is None:
                 report.complete = True
                 break

@@ -23,7 +23,7 @@ from cxbot.listener.keys import NEW_SIGNALS, OUTBOX, SETTINGS, STORE
 from cxbot.listener.logsafe import esc
 from cxbot.poll.config import PollSource
 from cxbot.poll.fetch import Fetcher
-from cxbot.poll.runner import RunReport, run_source
+from cxbot.poll.runner import Progress, RunReport, run_source
 from cxbot.store.leases import leases_of
 
 log = logging.getLogger("cxbot.poll")
@@ -54,7 +54,7 @@ class Polls:
         *,
         since: datetime | None = None,
         on_new: Callable[[list[int]], None] = lambda ids: None,
-        progress: Callable[[int], None] = lambda n: None,
+        progress: Progress = lambda name, n, oldest: None,
     ) -> RunReport | None:
         """One poll of `source`; None when another replica holds it."""
         leases, name = leases_of(self.store), f"poll:{source.name}"
@@ -137,7 +137,7 @@ async def poll_now(
     sources: Sequence[PollSource],
     *,
     since: datetime | None = None,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Progress = lambda name, n, oldest: None,
     admin_channel: str | None = None,
 ) -> list[tuple[PollSource, RunReport | None]]:
     """`cxbot poll`: each source once, in turn (a failing one does not stop the next)."""

@@ -140,6 +140,4 @@ def read(body: bytes, cursor: str | None, query: Query) -> Page:
     return Page(not_older(signals, query.since), following, skipped)
 
 
-POLLER = Poller(
-    name="app_store", options=Options, request=request, read=read, mint=mint
-)
+POLLER = Poller(name="app_store", options=Options, request=request, read=read, mint=mint)

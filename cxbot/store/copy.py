@@ -103,7 +103,9 @@ def copy_database(
     src = connect(src_path, readonly=True)
     try:
         if pending := [m.name for m in migrations.pending(src)]:
-            raise CopyError(f"{src_path} is not migrated ({', '.join(pending)}): run `cxbot db migrate`")
+            raise CopyError(
+                f"{src_path} is not migrated ({', '.join(pending)}): run `cxbot db migrate`"
+            )
         migrate_pg(dst)
         tables = _tables(src, dst)
         before = {t: _count(dst, t) for t, _ in tables}

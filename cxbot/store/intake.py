@@ -172,7 +172,9 @@ def _event_row(
         "delivery_id": rec.delivery_id,
         "event_type": rec.event_type,
         "content_type": rec.content_type,
-        "headers": json.dumps({} if rec.ping else storable_headers(rec.headers), ensure_ascii=False),
+        "headers": json.dumps(
+            {} if rec.ping else storable_headers(rec.headers), ensure_ascii=False
+        ),
         "body": body,
         "outcome": outcome,
         "body_sha256": rec.body_sha256 or hashlib.sha256(raw).hexdigest(),

@@ -86,9 +86,7 @@ class Leases:
                 log.warning("lease connection lost: released %s", ", ".join(sorted(self._held)))
             self._held.clear()
             assert self.url is not None
-            self._conn = psycopg.connect(
-                self.url, autocommit=True, application_name="cxbot-leases"
-            )
+            self._conn = psycopg.connect(self.url, autocommit=True, application_name="cxbot-leases")
         return self._conn
 
     def _hold(self, name: str) -> bool:

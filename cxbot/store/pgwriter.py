@@ -119,7 +119,9 @@ class PgReader:
 
     def __init__(self, url: str, size: int = 4) -> None:
         self.url = url
-        self._executor = concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix="cxbot-read")
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            size, thread_name_prefix="cxbot-read"
+        )
         self._size = size
         self._pool: Any = None
         self._lock = threading.Lock()

@@ -107,8 +107,6 @@ def _change(prefix: str, sign: str) -> str:
     return _upsert(prefix, sign, lang=False) + " " + _upsert(prefix, sign, lang=True)
 
 
-
-
 def create_rollup(db: Database) -> None:
     """The migration body: tables, triggers, the covering index for raw edges, a first fill."""
     if is_pg(db):

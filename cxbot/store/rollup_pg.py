@@ -113,7 +113,9 @@ def rebuild_rollup_pg(db: Any) -> None:
     for table, keys in (("daily_rollup", KEYS), ("daily_rollup_lang", LANG_KEYS)):
         db.execute(f"DELETE FROM {table}")
         ids = ", min(s.id), max(s.id)" if table == "daily_rollup" else ""
-        target = f"INSERT INTO {table} ({', '.join(keys + COLUMNS)}{', min_id, max_id' if ids else ''})"
+        target = (
+            f"INSERT INTO {table} ({', '.join(keys + COLUMNS)}{', min_id, max_id' if ids else ''})"
+        )
         cols = {
             "day": "cxbot_day(s.created_at)",
             "source": "s.source",

@@ -168,7 +168,9 @@ class Store:
     """The writer and the reader of one database (an SQLite file, or a PostgreSQL URL)."""
 
     def __init__(self, path: Path | AnyWriter, **writer_options: Any) -> None:
-        self.writer = path if isinstance(path, Writer | PgWriter) else Writer(path, **writer_options)
+        self.writer = (
+            path if isinstance(path, Writer | PgWriter) else Writer(path, **writer_options)
+        )
         self.path = self.writer.path
         self.reader: Reader | PgReader = self.writer.reader()
         # Work one process does at a time (cxbot/store/leases.py): shared on PostgreSQL.

@@ -146,12 +146,13 @@ async def test_cxbot_poll_backfills_now_and_is_idempotent(
     code, out, err = await cxbot("poll")
     assert code == 0, err
     assert out.strip() == "ios: 5 new, 0 duplicate, 3 page(s) (backfill, no alerts)"
-    assert "5 review(s) read" in err
+    assert "ios: 5 review(s) read, back to 2026-11-16" in err
     assert len(asc.requests) == 4  # the 429, then three pages
     code, out, _ = await cxbot("poll", "ios")
     assert code == 0 and out.strip() == "ios: 0 new, 3 duplicate, 2 page(s) (new reviews alert)"
-    code, out, _ = await cxbot("poll", "ios", "--since", "2026-11-17")
+    code, out, err = await cxbot("poll", "ios", "--since", "2026-11-17")
     assert code == 0 and out.strip() == "ios: 0 new, 4 duplicate, 3 page(s) (backfill, no alerts)"
+    assert "poll back to 2026-11-17" in err  # the bar's label (stderr is not a terminal here)
     db = tmp_path / "cli.db"
     assert count(db, "SELECT count(*), count(enriched_at) FROM signals") == [(5, 5)]
     state = json.loads(count(db, "SELECT cursor FROM poll_cursors")[0][0])

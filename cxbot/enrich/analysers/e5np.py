@@ -108,7 +108,9 @@ class _Tokenizer:
 class E5:
     """Embeds texts as L2-normalised 384-d vectors (mean pooling, 'query: ' prefix)."""
 
-    def __init__(self, path: Path | None = None, max_tokens: int = 96, compact: bool = True) -> None:
+    def __init__(
+        self, path: Path | None = None, max_tokens: int = 96, compact: bool = True
+    ) -> None:
         path = path or bundled_model_path()
         with path.open("rb") as f:
             buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
@@ -237,7 +239,9 @@ class E5:
         scale = np.float32(1.0 / np.sqrt(hd))
         f32 = np.float32
         for mats, lay in self.layers:
-            qkv = (x @ mats["qkv"].astype(f32, copy=False) + lay["qkv_b"]).reshape(b, length, 3, nh, hd)
+            qkv = (x @ mats["qkv"].astype(f32, copy=False) + lay["qkv_b"]).reshape(
+                b, length, 3, nh, hd
+            )
             qkv = qkv.transpose(2, 0, 3, 1, 4)
             att = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * scale + neg
             att -= att.max(axis=-1, keepdims=True)
