@@ -28,6 +28,14 @@ from tests.kit.providers import Hmac
 MakeSettings = Callable[..., Settings]
 
 WEB_SECRET = "test-web-secret"
+# The alert rule most flow tests need: a 1-2 star review alerts in #cx-alerts.
+BAD_REVIEW_RULE = """
+[[alerts]]
+name = "bad-review"
+channel = "#cx-alerts"
+kinds = ["review"]
+max_rating = 2
+"""
 SLACK_SECRET = "slack-signing-secret"
 
 BASE_TOML = """

@@ -11,6 +11,7 @@ import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.kit.fakereviews import FakeAppStoreConnect, asc_review, new_p8_key
+from tests.kit.support import BAD_REVIEW_RULE
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +49,7 @@ interval = "{interval}"
 """
 
 
-ALERTS = """
-[[alerts]]
-name = "bad-review"
-channel = "#cx-alerts"
-kinds = ["review"]
-max_rating = 2
-"""
+ALERTS = BAD_REVIEW_RULE
 
 
 async def until(check: Callable[[], Any], limit: float = 30) -> Any:

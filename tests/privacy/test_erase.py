@@ -22,17 +22,11 @@ from cxbot.store.rollup import rebuild_rollup
 from cxbot.store.rollup_sql import COLUMNS, KEYS, LANG_KEYS
 from tests.kit.fakeslack import FakeSlack
 from tests.kit.postgres import Engine
-from tests.kit.support import MakeSettings, serving, slack_env
+from tests.kit.support import BAD_REVIEW_RULE, MakeSettings, serving, slack_env
 
 pytestmark = pytest.mark.usefixtures("blockbuster")
 
-ALERTS = """
-[[alerts]]
-name = "bad-review"
-channel = "#cx-alerts"
-kinds = ["review"]
-max_rating = 2
-"""
+ALERTS = BAD_REVIEW_RULE
 # What must vanish: customer A's address, handle and words (made-up, so nothing else has them).
 SECRET_EMAIL = "zephyrine.quill@example.org"
 SECRET_HANDLE = "zephyquill"

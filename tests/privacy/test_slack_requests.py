@@ -6,32 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 
 import pytest
 
 from cxbot.slack.blocks import REDACTED
-from tests.cx.test_cx_flow import slash
+from tests.cx.test_cx_flow import cx_server, slash
 from tests.kit.fakeslack import FakeSlack
-from tests.kit.support import MakeSettings, Server, serving
+from tests.kit.support import Server
 from tests.privacy.test_erase import A1, A2, B1, SECRET_EMAIL
 
 pytestmark = pytest.mark.usefixtures("blockbuster")
 
-CONFIG = """
-[slack]
-admins = ["UADMIN"]
-[[alerts]]
-name = "bad-review"
-channel = "#cx-alerts"
-max_rating = 2
-"""
-
-
-@pytest.fixture
-async def server(slack_settings: MakeSettings) -> AsyncIterator[Server]:
-    async with serving(slack_settings(CONFIG)) as running:
-        yield running
+# The same app as the /cx flow tests: one admin (UADMIN), a bad-review rule.
+server = cx_server
 
 
 async def reply(server: Server, fake: FakeSlack, text: str, user: str, name: str) -> str:

@@ -15,17 +15,11 @@ from cxbot.cx.ask import answer
 from cxbot.listener.keys import STORE
 from tests.kit.fakeslack import FakeSlack
 from tests.kit.postgres import Engine
-from tests.kit.support import MakeSettings, serving, slack_env
+from tests.kit.support import BAD_REVIEW_RULE, MakeSettings, serving, slack_env
 
 pytestmark = pytest.mark.usefixtures("blockbuster")
 
-ALERTS = """
-[[alerts]]
-name = "bad-review"
-channel = "#cx-alerts"
-kinds = ["review"]
-max_rating = 2
-"""
+ALERTS = BAD_REVIEW_RULE
 
 
 def review(n: int, rating: int = 1) -> dict[str, Any]:
@@ -86,9 +80,9 @@ async def test_webhook_to_slack_once_and_cx_answers(
         await until(sent)
         assert len(fake_slack.messages["C0001"]) == 2  # the two bad reviews, once each
         assert fake_slack.violations == []
-        assert await rows(engine, "SELECT count(*), sum(accepted), sum(duplicates) FROM events") == [
-            (2, 3, 2)
-        ]
+        assert await rows(
+            engine, "SELECT count(*), sum(accepted), sum(duplicates) FROM events"
+        ) == [(2, 3, 2)]
         assert await rows(engine, "SELECT email, signal_count FROM customers ORDER BY email") == [
             ("c1@example.com", 1),
             ("c2@example.com", 1),
