@@ -51,7 +51,7 @@ class Leases:
         """True when this process holds `name` now (taking it if free)."""
         if self._executor is None:
             if self.path is not None and name.startswith(FILE_LOCKED):
-                return self._flock(name)
+                return await asyncio.to_thread(self._flock, name)  # file I/O: off the loop
             return True
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._hold, name)
@@ -61,7 +61,7 @@ class Leases:
             return True
         assert self.path is not None
         safe = re.sub(r"[^\w.-]", "-", name.replace(":", "-"))
-        # A few bytes' file, opened and locked without waiting: not blocking the loop.
+        # An empty file, locked without waiting: a busy lock is a "no", never a wait.
         fd = os.open(f"{self.path}.lock-{safe}", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -74,7 +74,7 @@ class Leases:
     async def release(self, name: str) -> None:
         fd = self._files.pop(name, None)
         if fd is not None:
-            os.close(fd)  # closing the file frees its lock
+            await asyncio.to_thread(os.close, fd)  # closing the file frees its lock
         if self._executor is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._release, name)
 
