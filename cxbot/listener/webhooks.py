@@ -27,6 +27,7 @@ from cxbot.errors import (
     UnsupportedMediaType,
 )
 from cxbot.listener.bodies import UPLOADS, read_body
+from cxbot.listener.handoff import quick_gil_handoff
 from cxbot.listener.keys import BIG_PARSES, NEW_SIGNALS, SOURCES, STORE
 from cxbot.listener.logsafe import esc
 from cxbot.models import iso_utc, storable_text
@@ -132,9 +133,10 @@ async def receive(request: web.Request) -> web.Response:
             # A big batch takes tens of ms to validate: in a thread, so the event loop (health
             # checks, small deliveries) gets the GIL back every switch interval meanwhile.
             async with request.app[BIG_PARSES]:
-                parsed = await asyncio.to_thread(
-                    check_and_parse, provider, source, source.credentials, delivery
-                )
+                with quick_gil_handoff():
+                    parsed = await asyncio.to_thread(
+                        check_and_parse, provider, source, source.credentials, delivery
+                    )
         else:
             parsed = check_and_parse(provider, source, source.credentials, delivery)
         rec = record_for(source, provider, delivery, parsed, request.content_type)

@@ -16,7 +16,7 @@ from tests.kit.liveserver import LiveServer, serve_env
 from tests.kit.rawhttp import parse_answer, request_bytes
 
 STALLED = 150  # below max_uploads: the flood still gets its turn
-FLOOD = 60  # batches of 1,000 invalid signals, ~0.9 MB each
+FLOOD = 120  # batches of 1,000 invalid signals, ~0.9 MB each
 FLOOD_PARALLEL = 4
 SHUTDOWN_S = 3.0
 CONFIG = """
@@ -114,7 +114,7 @@ async def test_stalled_uploads_a_flood_and_sigterm(tmp_path: Path) -> None:
             while flooding:
                 latencies.append(await health(port))
                 rss.append(server.rss_kib())
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(0.01)
 
         started = time.monotonic()
         await asyncio.wait_for(asyncio.gather(flood(), probe()), 600)
