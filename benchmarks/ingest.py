@@ -21,7 +21,13 @@ measured on PostgreSQL, with one replica and with two replicas on the same datab
 client spreading requests over them in turn as a load balancer would.
 
     python benchmarks/ingest.py [--seconds 5] [--clients 1,32,128] [--rates 200,500]
-                                [--database-url postgresql://…]
+                                [--database-url postgresql://…] [--client auto|wrk|python]
+                                [--runs 3]
+
+--client wrk (the default when `wrk` is installed; Debian's package) drives the closed-loop
+points with `wrk -t1`, a C client that takes little CPU from the servers on a 2-core machine;
+--client python uses aiohttp in this process. Open-loop points always use the Python client
+(wrk keeps no schedule). --runs N repeats every server's points N times and prints medians.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import sqlite3
@@ -195,6 +202,64 @@ async def drive_open(
     return len(latencies), latencies, errors
 
 
+WRK_SCRIPT = r"""
+-- Requests read from the file named after `--`: one "signature<TAB>body" line each, formatted
+-- once in init so the run itself only hands out prepared strings.
+local reqs, i = {}, 0
+function init(args)
+  for line in io.lines(args[1]) do
+    local tab = line:find("\t", 1, true)
+    reqs[#reqs + 1] = wrk.format("POST", "/webhooks/web",
+      {["Content-Type"] = "application/json", ["X-Cxbot-Signature"] = line:sub(1, tab - 1)},
+      line:sub(tab + 1))
+  end
+end
+function request()
+  i = i + 1
+  return reqs[(i - 1) % #reqs + 1]
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "errors": %d, "p50_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+WRK_PER_SECOND = 16_000  # distinct requests prepared per second of a point: above bare aiohttp
+
+
+async def drive_wrk(
+    url: str, clients: int, seconds: float, run: str, tmp: str
+) -> tuple[float, float, float, int]:
+    """Closed loop with wrk (one thread: a C client that leaves the cores to the server).
+    Every request is a distinct signed signal, as with the Python client; wrk reports its own
+    percentiles. Returns (req/s, p50 ms, p99 ms, errors)."""
+    script, data = Path(tmp) / "ingest.lua", Path(tmp) / f"{run}.tsv"
+    script.write_text(WRK_SCRIPT)
+    count = int(WRK_PER_SECOND * seconds)
+    with data.open("w") as out:
+        for n in range(count):
+            raw = body_for(n, run)
+            sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            out.write(f"{sig}\t{raw.decode()}\n")
+    proc = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s",
+        "-s", str(script), url, "--", str(data),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out_bytes, err = await proc.communicate()
+    data.unlink()
+    line = next((x for x in out_bytes.decode().splitlines() if x.startswith('{"requests"')), None)
+    if line is None:
+        raise SystemExit(f"wrk gave no figures: {err.decode()[-300:]}")
+    got = json.loads(line)
+    if got["requests"] > count:
+        print(f"warning: {run} sent {got['requests']} requests, {count} distinct: some repeated")
+    rate = got["requests"] / (got["duration_us"] / 1e6)
+    return rate, got["p50_us"] / 1000, got["p99_us"] / 1000, int(got["errors"])
+
+
 def summary(
     n: int, seconds: float, lat: list[float], errors: int
 ) -> tuple[float, float, float, int]:
@@ -222,6 +287,7 @@ async def measure(
     seconds: float,
     db: Callable[[], int] | None = None,
     replicas: int = 1,
+    client: str = "python",
 ) -> tuple[Figures, Backlogs]:
     """Every point in turn; with `db` (cxbot: its count of unenriched signals), each starts
     only once enrichment has caught up with the previous one, so no point pays for another's
@@ -245,11 +311,14 @@ async def measure(
             await catch_up(db)
         for point, c, rate in points:
             run = f"{name}-{point}-{time.time_ns()}"
-            if rate is None:
+            if rate is None and client == "wrk" and len(urls) == 1:
+                results[point] = await drive_wrk(urls[0], c, seconds, run, cwd)
+            elif rate is None:
                 n, lat, errors = await drive(urls, c, seconds, run)
-            else:
+                results[point] = summary(n, seconds, lat, errors)
+            else:  # open loop: wrk keeps no schedule, so the Python client drives it
                 n, lat, errors = await drive_open(urls, c, rate, seconds, run)
-            results[point] = summary(n, seconds, lat, errors)
+                results[point] = summary(n, seconds, lat, errors)
             if db is not None:
                 backlogs[point] = await catch_up(db)
     finally:
@@ -295,6 +364,61 @@ async def catch_up(pending: Callable[[], int]) -> tuple[int, float]:
     return first, time.perf_counter() - t0
 
 
+def median_figures(rounds: list[Figures]) -> Figures:
+    """Per point, the median of each figure over the rounds (errors added up)."""
+    return {
+        point: (
+            statistics.median(r[point][0] for r in rounds),
+            statistics.median(r[point][1] for r in rounds),
+            statistics.median(r[point][2] for r in rounds),
+            sum(r[point][3] for r in rounds),
+        )
+        for point in rounds[0]
+    }
+
+
+async def one_round(
+    args: argparse.Namespace, tmp: str, clients: list[int], rates: list[float]
+) -> tuple[dict[str, Figures], dict[str, Backlogs]]:
+    """bare, minimal and cxbot (and PostgreSQL with --database-url) in turn, on a fresh file."""
+    cfg = Path(tmp) / "cxbot.toml"
+    db = Path(tmp) / f"bench-{time.time_ns()}.db"
+    cfg.write_text(
+        f'[database]\npath = "{db}"\nsynchronous = "{args.synchronous}"\n'
+        '[sources.web]\ntype = "generic"\nsecret_env = "BENCH_SECRET"\n'
+    )
+    env = {**os.environ, "BENCH_SECRET": SECRET, "CXBOT_CONFIG": str(cfg)}
+    env.pop("SLACK_BOT_TOKEN", None)
+    py = sys.executable
+    common = {"cwd": tmp, "clients": clients, "rates": rates, "seconds": args.seconds}
+    runs: dict[str, Figures] = {}
+    lags: dict[str, Backlogs] = {}
+    runs["bare"], _ = await measure(
+        "bare", [py, "-c", BARE_SERVER, str(free_port())], env, client=args.client, **common
+    )
+    minimal = [py, "-c", MINIMAL_SERVER, str(free_port()), SECRET, f"{db}.minimal"]
+    runs["minimal"], _ = await measure("minimal", minimal, env, client=args.client, **common)
+    serve = [py, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())]
+    runs["cxbot"], lags["cxbot"] = await measure(
+        "cxbot", serve, env, db=sqlite_pending(db), client=args.client, **common
+    )
+    if args.database_url:
+        pg_env = {**env, "DATABASE_URL": args.database_url}
+        for replicas in (1, 2):
+            name = f"pg x{replicas}"
+            serve = [py, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())]
+            runs[name], lags[name] = await measure(
+                name,
+                serve,
+                pg_env,
+                db=pg_pending(args.database_url),
+                replicas=replicas,
+                client=args.client,
+                **common,
+            )
+    return runs, lags
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -302,71 +426,35 @@ async def main() -> None:
     parser.add_argument("--rates", default="200,500", help="open-loop rates at 128 connections")
     parser.add_argument("--synchronous", default="full", choices=["full", "normal"])
     parser.add_argument("--database-url", default=None, help="also measure PostgreSQL here")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="closed-loop load client (auto: wrk when installed)",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="rounds; figures are their medians")
     args = parser.parse_args()
+    if args.client == "auto":
+        args.client = "wrk" if shutil.which("wrk") else "python"
+    elif args.client == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--client wrk: wrk is not installed (Debian: apt-get install wrk)")
     clients = [int(c) for c in args.clients.split(",") if c]
     rates = [float(r) for r in args.rates.split(",") if r]
+    rounds: list[tuple[dict[str, Figures], dict[str, Backlogs]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "cxbot.toml"
-        db = Path(tmp) / "bench.db"
-        cfg.write_text(
-            f'[database]\npath = "{db}"\nsynchronous = "{args.synchronous}"\n'
-            '[sources.web]\ntype = "generic"\nsecret_env = "BENCH_SECRET"\n'
-        )
-        env = {**os.environ, "BENCH_SECRET": SECRET, "CXBOT_CONFIG": str(cfg)}
-        env.pop("SLACK_BOT_TOKEN", None)
-        py = sys.executable
-        bare, _ = await measure(
-            "bare",
-            [py, "-c", BARE_SERVER, str(free_port())],
-            env,
-            tmp,
-            clients,
-            rates,
-            args.seconds,
-        )
-        minimal, _ = await measure(
-            "minimal",
-            [py, "-c", MINIMAL_SERVER, str(free_port()), SECRET, f"{tmp}/minimal.db"],
-            env,
-            tmp,
-            clients,
-            rates,
-            args.seconds,
-        )
-        cx, backlogs = await measure(
-            "cxbot",
-            [py, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
-            env,
-            tmp,
-            clients,
-            rates,
-            args.seconds,
-            sqlite_pending(db),
-        )
-        runs = {"bare": bare, "minimal": minimal, "cxbot": cx}
-        lags = {"cxbot": backlogs}
-        if args.database_url:
-            pg_env = {**env, "DATABASE_URL": args.database_url}
-            for replicas in (1, 2):
-                name = f"pg x{replicas}"
-                runs[name], lags[name] = await measure(
-                    name,
-                    [py, "-m", "cxbot", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
-                    pg_env,
-                    tmp,
-                    clients,
-                    rates,
-                    args.seconds,
-                    pg_pending(args.database_url),
-                    replicas=replicas,
-                )
+        for _ in range(args.runs):
+            rounds.append(await one_round(args, tmp, clients, rates))
+    runs = {name: median_figures([r[name] for r, _ in rounds]) for name in rounds[0][0]}
+    lags = rounds[-1][1]  # the last round's backlog (not a figure that medians well)
+    bare, minimal, cx, backlogs = runs["bare"], runs["minimal"], runs["cxbot"], lags["cxbot"]
     print(
         f"# {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python"
-        f" {platform.python_version()}, synchronous={args.synchronous}, {args.seconds:g}s per point"
+        f" {platform.python_version()}, synchronous={args.synchronous}, {args.seconds:g}s per"
+        f" point, closed loop by {args.client}, median of {args.runs} round(s)"
     )
     head = " | ".join(f"{n + ' req/s':>13} {'p50':>6} {'p99':>6}" for n in runs)
     print(
-        f"{'point':>12} | {head} | {'min/bare':>8} {'cx/bare':>7} {'errors':>6}"
+        f"{'point':>12} | {head} | {'min/bare':>8} {'cx/bare':>7} {'cx/min':>6} {'errors':>6}"
         f" | {'unenriched':>10} {'caught up':>9}"
         + "".join(f" | {n + ' left':>11} {'lag':>6}" for n in lags if n != "cxbot")
     )
@@ -374,7 +462,10 @@ async def main() -> None:
         cells = " | ".join(
             f"{r[point][0]:>13.0f} {r[point][1]:>6.1f} {r[point][2]:>6.1f}" for r in runs.values()
         )
-        ratios = f"{minimal[point][0] / bare[point][0]:>8.0%} {cx[point][0] / bare[point][0]:>7.0%}"
+        ratios = (
+            f"{minimal[point][0] / bare[point][0]:>8.0%} {cx[point][0] / bare[point][0]:>7.0%}"
+            f" {cx[point][0] / minimal[point][0]:>6.0%}"
+        )
         errors = sum(r[point][3] for r in runs.values())
         backlog, lag = backlogs[point]
         more = "".join(
