@@ -28,7 +28,8 @@ DATA_ACCESS = {
     "cxbot.privacy.records",
 }
 # Modules that are plain functions over plain data.
-PURE = ("cxbot.sources", "cxbot.enrich.analysers", "cxbot.alerts.rules", "cxbot.metrics",
+PURE = ("cxbot.sources", "cxbot.enrich.analysers", "cxbot.alerts.rules", "cxbot.alerts.sla",
+        "cxbot.metrics",
         "cxbot.periods", "cxbot.slack.blocks", "cxbot.slack.fmt", "cxbot.slack.text",
         "cxbot.models")  # fmt: skip
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b",

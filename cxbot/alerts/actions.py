@@ -140,7 +140,7 @@ def change(
     signal_id: int,
     state: Lifecycle,
     after: Lifecycle,
-    by: str,
+    by: str | None,
     now: datetime,
     note: str | None = None,
 ) -> StatusChange:

@@ -112,16 +112,16 @@ def lifecycle_of(db: Database, signal_id: int) -> Lifecycle | None:
 
 
 def set_lifecycle(
-    db: Database, signal_id: int, version: int, after: Lifecycle, by: str, now: datetime
+    db: Database, signal_id: int, version: int, after: Lifecycle, by: str | None, now: datetime
 ) -> bool:
     """Record a change with who and when, if the row is still at `version` (False: someone
-    else changed it first). The first acknowledgement and resolution times are kept for the
+    else changed it first). `by` None (a wake-up) keeps who set the status. The first acknowledgement and resolution times are kept for the
     SLAs and the digest (a snooze is not an acknowledgement); a regression stamps
     `regressed_at` and counts in `reopened`."""
     stamp = iso_utc(now)
     regressed = after.status == "regressed"
     cur = db.execute(
-        """UPDATE signals SET status = ?, assignee = ?, status_by = ?, status_at = ?,
+        """UPDATE signals SET status = ?, assignee = ?, status_by = coalesce(?, status_by), status_at = ?,
              snoozed_until = ?, snoozed_from = ?, status_version = status_version + 1,
              acknowledged_at = CASE WHEN ? THEN coalesce(acknowledged_at, ?)
                                     ELSE acknowledged_at END,
