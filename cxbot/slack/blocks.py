@@ -228,8 +228,9 @@ CXBOT = "cxbot"  # status_by of a change cxbot made itself (a wake-up, a regress
 
 
 def note_message(text: str) -> Message:
-    """A thread note or escalation: `text` is mrkdwn built by cxbot (customer text escaped)."""
-    return {"text": trim(to_plain(text), FALLBACK_MAX), "blocks": [_section(text)]}
+    """A thread note or escalation: `text` is mrkdwn built by cxbot (customer text escaped).
+    The fallback keeps the markup: it is what notifies a mentioned user (an assignee)."""
+    return {"text": trim(text, FALLBACK_MAX), "blocks": [_section(text)]}
 
 
 REDACTED = "Removed at the customer's request."
