@@ -227,3 +227,14 @@ def backfilled_ids(db: Database, ids: list[int]) -> set[int]:
         [arg, BACKFILL_EVENT_TYPE],
     ).fetchall()
     return {int(r[0]) for r in rows}
+
+
+def breach_counts(db: Database, since: datetime) -> dict[str, int]:
+    """SLA breaches found since `since`, per stage ('ack', 'resolve')."""
+    return {
+        str(stage): int(n)
+        for stage, n in db.execute(
+            "SELECT stage, count(*) FROM sla_breaches WHERE breached_at >= ? GROUP BY stage",
+            [iso_utc(since)],
+        )
+    }

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cxbot.cx.ask import answer
 from cxbot.listener.housekeeping import lifecycle_once
 from cxbot.listener.keys import OUTBOX, STORE
 from tests.kit.fakeslack import FakeSlack
@@ -284,6 +285,17 @@ async def test_sla_breach_is_posted_once_and_not_while_snoozed(
         [escalation] = slack.messages["C0003"]
         assert escalation["text"].startswith(":rotating_light: SLA breached")
         assert "Signal 1 in #cx-alerts" in escalation["text"]
+
+        # `/cx sla` (the terminal's `cxbot ask sla` is the same answer), two hours on.
+        shown = await answer(
+            server.settings, server.app[STORE], "sla", None, datetime.now(UTC) + timedelta(hours=2)
+        )
+        lines = shown.plain.splitlines()
+        assert lines[0] == "SLAs · 2 open stage(s) timed"
+        assert lines[1].startswith("• 🚨 Signal 1 · bad-review · acknowledge overdue by ")
+        assert lines[2].startswith("• ⏳ Signal 1 · bad-review · resolve 2")  # 21h or 22h left
+        assert "Order 1 never arrived" in lines[2]
+        assert "Breaches in the last 7 days: 1 to acknowledge, 0 to resolve." in shown.plain
 
     async with serving(settings) as server:  # a restart: nothing is posted again
         assert await tick(server, timedelta(hours=3)) == []

@@ -21,6 +21,7 @@ from cxbot.alerts.sla import (
     parse_duration,
 )
 from cxbot.config import load_settings
+from cxbot.cx.sla import SlaReport, render_sla, span
 from cxbot.errors import ConfigError
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -213,3 +214,12 @@ def test_sla_config(write_config: Callable[..., Path]) -> None:
 )
 def test_sla_config_errors(write_config: Callable[..., Path], sla: str, message: str) -> None:
     assert message in config_error(sla_config(write_config, sla))
+
+
+def test_spans_and_an_answer_without_slas() -> None:
+    assert [span(timedelta(seconds=s)) for s in (40, 300, 3600, 4800, 86400, 97200)] == [
+        "40s", "5m", "1h", "1h 20m", "1d", "1d 3h",
+    ]  # fmt: skip
+    assert span(timedelta(hours=-2)) == "2h"
+    empty = render_sla(SlaReport([], {}), [], BERLIN, utc(2026, 6, 3, 8))
+    assert empty.plain.startswith("No SLAs are configured")
