@@ -350,7 +350,8 @@ def digest(
         )
         try:
             for i, channel in enumerate(targets or [None]):
-                data = collect(database, window, Scope.of(config.filter_for(channel)), now)
+                scope = Scope.of(config.filter_for(channel))
+                data = collect(database, window, scope, now, settings.file.sla)
                 if len(targets) > 1:
                     click.echo(("\n" if i else "") + f"── {channel} ──")
                 click.echo(render_plain(build_digest(data)))
@@ -376,7 +377,11 @@ def digest(
         )
         try:
             return await send_now(
-                DigestRunner(store, config, settings.tz), worker, period, now, targets
+                DigestRunner(store, config, settings.tz, slas=settings.file.sla),
+                worker,
+                period,
+                now,
+                targets,
             )
         finally:
             await sink.close()

@@ -152,7 +152,7 @@ def digest_preview_answer(settings: Settings, db: Database, now: datetime) -> An
     """`/cx digest`: this week's digest as it stands (the last complete week), for the asker."""
     from cxbot.digest.queries import digest_preview
 
-    return digest_preview(db, now, settings.tz, settings.file.digest)
+    return digest_preview(db, now, settings.tz, settings.file.digest, slas=settings.file.sla)
 
 
 async def digest_send_answer(
@@ -163,7 +163,8 @@ async def digest_send_answer(
     from cxbot.digest.job import DigestRunner
 
     period = last_complete_week(now, settings.tz)
-    outcomes = await DigestRunner(store, settings.file.digest, settings.tz, poke).send(period, now)
+    runner = DigestRunner(store, settings.file.digest, settings.tz, poke, slas=settings.file.sla)
+    outcomes = await runner.send(period, now)
     if not outcomes:
         return Answer("No digest channels are configured ([digest] channels).", None)
     lines = [

@@ -286,6 +286,10 @@ def m009_alert_lifecycle(db: Database) -> None:
     db.execute(
         "CREATE INDEX signals_snoozed ON signals (snoozed_until) WHERE snoozed_until IS NOT NULL"
     )
+    # The digest's regressions of a week.
+    db.execute(
+        "CREATE INDEX signals_regressed ON signals (regressed_at) WHERE regressed_at IS NOT NULL"
+    )
     # The SLA check's scan: alerts of the last weeks (cxbot/outbox/rows.py open_alerts).
     db.execute("CREATE INDEX outbox_alert_created ON outbox (created_at) WHERE kind = 'alert'")
     # Not a foreign key: an erasure deletes the signal's breaches with it (privacy/records.py).
