@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from cxbot.cx.ask import answer
+from cxbot.digest.build import Loop, Scope
+from cxbot.digest.queries import closed_loop
 from cxbot.listener.housekeeping import lifecycle_once
 from cxbot.listener.keys import OUTBOX, STORE
 from tests.kit.fakeslack import FakeSlack
@@ -170,6 +172,22 @@ async def tick(server: Server, later: timedelta) -> list[int]:
     return owed
 
 
+async def week_loop(server: Server) -> Loop:
+    """The digest's closed-loop figures for a week around now, with the server's SLAs."""
+    now, settings = datetime.now(UTC), server.settings
+    return await server.app[STORE].read(
+        lambda db: closed_loop(
+            db,
+            now - timedelta(days=3),
+            now + timedelta(days=4),
+            Scope.of(None),
+            now + timedelta(days=4),
+            settings.file.sla,
+            settings.tz,
+        )
+    )
+
+
 async def first_alert(server: Server, fake: FakeSlack, body: dict[str, Any]) -> str:
     assert (await server.post("/webhooks/web", body, sign=True))[0] == 200
     await fake.wait_for(lambda: roots(fake))
@@ -262,6 +280,9 @@ async def test_assign_resolve_regress_and_reopen(
         )
         assert tuple(row) == ("regressed", 2, True)
         assert slack.violations == []
+        loop = await week_loop(server)
+        assert (loop.raised, loop.acknowledged, loop.resolved, loop.regressions) == (2, 1, 1, 1)
+        assert loop.median_resolve_seconds is not None and loop.ack_sla == 0
 
 
 async def test_sla_breach_is_posted_once_and_not_while_snoozed(
@@ -296,6 +317,13 @@ async def test_sla_breach_is_posted_once_and_not_while_snoozed(
         assert lines[2].startswith("• ⏳ Signal 1 · bad-review · resolve 2")  # 21h or 22h left
         assert "Order 1 never arrived" in lines[2]
         assert "Breaches in the last 7 days: 1 to acknowledge, 0 to resolve." in shown.plain
+        loop = await week_loop(server)
+        assert (loop.ack_sla, loop.ack_in_sla, loop.resolve_sla, loop.resolve_in_sla) == (
+            2,
+            0,
+            2,
+            0,
+        )
 
     async with serving(settings) as server:  # a restart: nothing is posted again
         assert await tick(server, timedelta(hours=3)) == []
