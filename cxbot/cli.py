@@ -350,7 +350,8 @@ def digest(
         )
         try:
             for i, channel in enumerate(targets or [None]):
-                data = collect(database, window, Scope.of(config.filter_for(channel)), now)
+                scope, slas = Scope.of(config.filter_for(channel)), settings.file.sla
+                data = collect(database, window, scope, now, slas)
                 if len(targets) > 1:
                     click.echo(("\n" if i else "") + f"── {channel} ──")
                 click.echo(render_plain(build_digest(data)))
@@ -375,9 +376,8 @@ def digest(
             store, sink, timeout_seconds=slack.send_timeout_seconds, pace_seconds=slack.pace_seconds
         )
         try:
-            return await send_now(
-                DigestRunner(store, config, settings.tz), worker, period, now, targets
-            )
+            runner = DigestRunner(store, config, settings.tz, slas=settings.file.sla)
+            return await send_now(runner, worker, period, now, targets)
         finally:
             await sink.close()
             store.close()

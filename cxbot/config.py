@@ -15,9 +15,18 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cxbot.alerts.rules import AlertPolicy, AlertRule, SpikeRule, VipList
+from cxbot.alerts.sla import SlaRule
 from cxbot.digest.config import (
     DigestConfig as DigestConfig,  # re-exported; fields: cxbot/digest/config.py
 )
@@ -118,6 +127,7 @@ class FileConfig(_Strict):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     alerts: list[AlertRule] = Field(default_factory=list)
     spikes: list[SpikeRule] = Field(default_factory=list)
+    sla: list[SlaRule] = Field(default_factory=list)
     vip: VipList = Field(default_factory=VipList)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
@@ -130,6 +140,17 @@ class FileConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA timezone {v!r}") from None
         return v
+
+    @model_validator(mode="after")
+    def _sla_rules_exist(self) -> FileConfig:
+        names = [a.name for a in self.alerts]
+        for sla in self.sla:
+            if sla.rule not in names:
+                known = ", ".join(names) or "none"
+                raise ValueError(
+                    f"sla: rule {sla.rule!r} is not an [[alerts]] rule (known: {known})"
+                )
+        return self
 
 
 @dataclass(frozen=True)
@@ -196,7 +217,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 # Tables in arrays are named by their own key, not by position: `alerts["bad-review"]`.
-_NAMED_BY = {"alerts": "name", "spikes": "name", "filters": "channel"}
+_NAMED_BY = {"alerts": "name", "spikes": "name", "filters": "channel", "sla": "rule"}
 
 
 def _key(loc: tuple[int | str, ...], raw: Any) -> str:

@@ -36,6 +36,7 @@ from cxbot.cx.answers import (
 from cxbot.cx.grammar import METRIC_VERBS, USAGE, Command, CommandError, closest, parse_command
 from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmuted
 from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
+from cxbot.cx.sla import render_sla, sla_report
 from cxbot.cx.sources import render_sources, source_lines
 from cxbot.models import Filters
 from cxbot.periods import (
@@ -88,7 +89,14 @@ class SourcesRequest:
     public: bool
 
 
-Reply = Answer | Write | DigestRequest | ExportRequest | SourcesRequest
+@dataclass(frozen=True)
+class SlaRequest:
+    """`/cx sla`: answered with the settings' `[[sla]]` tables."""
+
+    public: bool
+
+
+Reply = Answer | Write | DigestRequest | ExportRequest | SourcesRequest | SlaRequest
 
 
 def ask(
@@ -144,7 +152,7 @@ def digest_preview_answer(settings: Settings, db: Database, now: datetime) -> An
     """`/cx digest`: this week's digest as it stands (the last complete week), for the asker."""
     from cxbot.digest.queries import digest_preview
 
-    return digest_preview(db, now, settings.tz, settings.file.digest)
+    return digest_preview(db, now, settings.tz, settings.file.digest, slas=settings.file.sla)
 
 
 async def digest_send_answer(
@@ -155,7 +163,8 @@ async def digest_send_answer(
     from cxbot.digest.job import DigestRunner
 
     period = last_complete_week(now, settings.tz)
-    outcomes = await DigestRunner(store, settings.file.digest, settings.tz, poke).send(period, now)
+    runner = DigestRunner(store, settings.file.digest, settings.tz, poke, slas=settings.file.sla)
+    outcomes = await runner.send(period, now)
     if not outcomes:
         return Answer("No digest channels are configured ([digest] channels).", None)
     lines = [
@@ -196,6 +205,10 @@ async def answer(
         public = reply.public
         lines = await store.read(lambda db: source_lines(settings, db, now))
         return render_sources(lines, settings.tz, public)
+    if isinstance(reply, SlaRequest):
+        slas, tz = settings.file.sla, settings.tz
+        report = await store.read(lambda db: sla_report(db, now, slas, tz))
+        return render_sla(report, slas, tz, now, reply.public)
     if isinstance(reply, ExportRequest):
         if terminal or upload is None or channel is None:
             return Answer("In a terminal, export with `cxbot export QUERY`.", None)
@@ -264,6 +277,8 @@ def _dispatch(
         return _erase(db, cmd, now, user_id)
     if verb == "sources":
         return SourcesRequest(public)
+    if verb == "sla":
+        return SlaRequest(public)
     if verb in ("summary", *METRIC_VERBS, "top", "topics"):
         spec = _spec(cmd)
         window = resolve(spec, now, tz)

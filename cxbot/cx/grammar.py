@@ -30,6 +30,7 @@ VERBS = (
     "unmute",
     "alerts",
     "sources",
+    "sla",
     "digest",
     "erase",
 )
@@ -50,6 +51,7 @@ ALIASES = {
     "mutes": "alerts",
     "source": "sources",
     "polls": "sources",
+    "slas": "sla",
 }
 FILTER_KEYS = {
     "source": "source",
@@ -75,6 +77,7 @@ USAGE = {
     "unmute": "/cx unmute RULE",
     "alerts": "/cx alerts",
     "sources": "/cx sources",
+    "sla": "/cx sla",
     "digest": "/cx digest   ·   /cx digest send (admins)",
     "export": "/cx export [PERIOD] [FILTERS]   (admins: a CSV of the signals, in this channel)",
     "erase": "/cx erase EMAIL|@HANDLE|ID [confirm]   (admins: a customer's data)",

@@ -170,6 +170,13 @@ class Loop:
     acknowledged: int = 0  # by the time the digest is built (any button counts as a first answer)
     resolved: int = 0
     median_ack_seconds: float | None = None
+    median_resolve_seconds: float | None = None
+    # Alerts under an `[[sla]]` stage, and those answered by its due time (cxbot/alerts/sla.py).
+    ack_sla: int = 0
+    ack_in_sla: int = 0
+    resolve_sla: int = 0
+    resolve_in_sla: int = 0
+    regressions: int = 0  # resolved alerts reopened in the week (a customer wrote again)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -27,6 +27,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from cxbot.alerts.sla import SlaRule
 from cxbot.digest.build import (
     Digest,
     Scope,
@@ -79,8 +80,10 @@ class DigestRunner:
         poke: Callable[[], None] = lambda: None,
         clock: Clock = utcnow,
         stamp: Clock = utcnow,
+        slas: Sequence[SlaRule] = (),
     ) -> None:
         self.store = store
+        self.slas = slas  # the closed-loop figures' SLAs
         self.config = config
         self.tz = tz
         self.poke = poke
@@ -138,7 +141,9 @@ class DigestRunner:
                 outcomes.append(Outcome(period, channel, found, False))
                 continue
             scope = Scope.of(self.config.filter_for(channel))
-            data = await self.store.read(partial(collect, window=window, scope=scope, now=now))
+            data = await self.store.read(
+                partial(collect, window=window, scope=scope, now=now, slas=self.slas)
+            )
             digest = build_digest(data)
             chart = await self._chart(digest) if self.config.chart else None
             filename, title = chart_name(digest, channel)
@@ -245,7 +250,15 @@ async def digest_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     outbox = app[OUTBOX]
     clock = app.get(DIGEST_CLOCK, utcnow)
-    runner = DigestRunner(app[STORE], config, settings.tz, outbox.poke, clock, stamp=outbox.clock)
+    runner = DigestRunner(
+        app[STORE],
+        config,
+        settings.tz,
+        outbox.poke,
+        clock,
+        stamp=outbox.clock,
+        slas=settings.file.sla,
+    )
     app[DIGESTS] = runner
     s = config.parsed_schedule
     scheduler = AsyncIOScheduler(timezone=settings.tz)

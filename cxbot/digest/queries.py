@@ -10,12 +10,15 @@ queries.top_negative uses, with the same ranking. `digest_preview` is what `/cx 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from cxbot.alerts.sla import SlaRule, Stage, parse_time, sla_for
 from cxbot.digest.build import (
     DigestData,
     DigestWindow,
@@ -142,30 +145,68 @@ def most_negative(
 
 
 def closed_loop(
-    db: Database, start: datetime, end: datetime, scope: Scope, as_of: datetime
+    db: Database,
+    start: datetime,
+    end: datetime,
+    scope: Scope,
+    as_of: datetime,
+    slas: Sequence[SlaRule] = (),
+    tz: ZoneInfo | None = None,
 ) -> Loop:
     """Signals first alerted in [start, end): how many were acknowledged and resolved by
-    `as_of`, and the median time from the first alert to the first answer (any button)."""
+    `as_of`, the median times from the first alert to the first answer (any button) and to
+    the first resolution, how many of those under an `[[sla]]` were answered by its due time,
+    and the regressions of the week (resolved alerts the customer reopened)."""
     where, params = _scope_sql(scope, "s.")
-    # The inner scan finds the week's alerts; the outer one (by outbox_signal) drops signals
-    # alerted before the week, so a signal counts in the week of its first alert only.
+    # The inner scan finds the week's alerts; the first alert of each signal is picked here
+    # (so a signal counts in the week of its first alert only), its rules are the union.
     rows = db.execute(
-        "SELECT min(o.created_at), s.acknowledged_at, s.resolved_at FROM outbox o"
-        " JOIN signals s ON s.id = o.signal_id WHERE o.kind = 'alert' AND o.signal_id IN"
-        " (SELECT signal_id FROM outbox WHERE kind = 'alert' AND created_at >= ?"
-        f" AND created_at < ?) AND {where} GROUP BY s.id HAVING min(o.created_at) >= ?",
-        [iso_utc(start), iso_utc(end), *params, iso_utc(start)],
+        "SELECT o.signal_id, o.created_at, o.rules, s.acknowledged_at, s.resolved_at"
+        " FROM outbox o JOIN signals s ON s.id = o.signal_id WHERE o.kind = 'alert'"
+        " AND o.signal_id IN (SELECT signal_id FROM outbox WHERE kind = 'alert'"
+        f" AND created_at >= ? AND created_at < ?) AND {where}",
+        [iso_utc(start), iso_utc(end), *params],
     ).fetchall()
+    alerts: dict[int, list[Any]] = {}
+    for sid, created, rules, ack_at, resolved_at in rows:
+        found = alerts.setdefault(int(sid), [created, set(), ack_at, resolved_at])
+        found[0] = min(found[0], created)
+        found[1].update(json.loads(rules or "[]"))
     cutoff = iso_utc(as_of)
-    waits, acked, resolved = [], 0, 0
-    for alerted, ack_at, resolved_at in rows:
-        if ack_at is not None and ack_at <= cutoff:
-            acked += 1
-            wait = datetime.fromisoformat(ack_at) - datetime.fromisoformat(alerted)
-            waits.append(max(0.0, wait.total_seconds()))
-        if resolved_at is not None and resolved_at <= cutoff:
-            resolved += 1
-    return Loop(len(rows), acked, resolved, median(waits))
+    acks, fixes = [], []
+    loop = {"ack_sla": 0, "ack_in_sla": 0, "resolve_sla": 0, "resolve_in_sla": 0}
+    first = [a for a in alerts.values() if a[0] >= iso_utc(start)]
+    for alerted, rules, ack_at, resolved_at in first:
+        ack_at = ack_at if ack_at is not None and ack_at <= cutoff else None
+        resolved_at = resolved_at if resolved_at is not None and resolved_at <= cutoff else None
+        t0 = parse_time(alerted)
+        if ack_at is not None:
+            acks.append(max(0.0, (parse_time(ack_at) - t0).total_seconds()))
+        if resolved_at is not None:
+            fixes.append(max(0.0, (parse_time(resolved_at) - t0).total_seconds()))
+        sla = sla_for(rules, slas)
+        if sla is None or tz is None:
+            continue
+        stages: tuple[tuple[Stage, str | None], ...] = (("ack", ack_at), ("resolve", resolved_at))
+        for stage, done in stages:
+            due = sla.due(stage, t0, tz)
+            if due is not None:
+                loop[f"{stage}_sla"] += 1
+                loop[f"{stage}_in_sla"] += done is not None and parse_time(done) <= due
+    regressions = db.execute(
+        "SELECT count(*) FROM signals s WHERE s.regressed_at IS NOT NULL"
+        f" AND s.regressed_at >= ? AND s.regressed_at < ? AND {where}",
+        [iso_utc(start), iso_utc(end), *params],
+    ).fetchone()[0]
+    return Loop(
+        len(first),
+        len(acks),
+        len(fixes),
+        median(acks),
+        median(fixes),
+        regressions=int(regressions),
+        **loop,
+    )
 
 
 def intent_counts(db: Database, start: datetime, end: datetime, scope: Scope) -> dict[str, int]:
@@ -194,7 +235,13 @@ def _groups(cur: dict[Key, Counts], prev: dict[Key, Counts]) -> Iterable[Group]:
             yield group
 
 
-def collect(db: Database, window: DigestWindow, scope: Scope, now: datetime) -> DigestData:
+def collect(
+    db: Database,
+    window: DigestWindow,
+    scope: Scope,
+    now: datetime,
+    slas: Sequence[SlaRule] = (),
+) -> DigestData:
     w = window
     cur, prev = grouped(db, w.start, w.end, scope), grouped(db, w.prev_start, w.prev_end, scope)
     topics_cur = grouped(db, w.start, w.end, scope, topics=True)
@@ -215,7 +262,7 @@ def collect(db: Database, window: DigestWindow, scope: Scope, now: datetime) -> 
         groups=tuple(_groups(cur, prev)),
         topics=tuple(TopicMove(t, c, b, n) for t, (c, b, n) in sorted(moves.items()) if c or b),
         negative=tuple(most_negative(db, w.start, w.end, scope)),
-        loop=closed_loop(db, w.start, w.end, scope, now),
+        loop=closed_loop(db, w.start, w.end, scope, now, slas, w.tz),
         daily=tuple(daily(db, last_day, w.tz, scope)),
         intents=_intents(
             intent_counts(db, w.start, w.end, scope),
@@ -232,12 +279,13 @@ def digest_preview(
     *,
     channel: str | None = None,
     week: str | None = None,
+    slas: Sequence[SlaRule] = (),
 ) -> Answer:
     """`/cx digest`: the digest of `week` (default: the last complete week, the one the next
     or latest send reports; the running week shows "so far"), filtered as `channel`'s digest
     is when that channel has a filter (name with or without '#'), else unfiltered. Reads only;
     raises WeekError for a week that has not started or is not a week."""
     window = digest_window(week or last_complete_week(now, tz), tz, now)
-    digest = build_digest(collect(db, window, Scope.of(config.filter_for(channel)), now))
+    digest = build_digest(collect(db, window, Scope.of(config.filter_for(channel)), now, slas))
     answer = render_answer(digest)
     return Answer(answer.text, answer.blocks, public=False)

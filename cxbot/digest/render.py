@@ -191,11 +191,26 @@ def duration(seconds: float) -> str:
 def _loop(f: Fmt, d: Digest) -> str:
     loop = d.data.loop
     if not loop.raised:
-        return f.b("Closed loop") + "\nNo alerts were raised."
+        regressed = f" {loop.regressions:,} regression(s)." if loop.regressions else ""
+        return f.b("Closed loop") + "\nNo alerts were raised." + regressed
     acked = f"{loop.acknowledged:,} ({100.0 * loop.acknowledged / loop.raised:.0f}%)"
     line = f"Alerts raised {loop.raised:,} · acknowledged {acked} · resolved {loop.resolved:,}"
     if loop.median_ack_seconds is not None:
         line += f" · median time to acknowledge {duration(loop.median_ack_seconds)}"
+    more = []
+    if loop.median_resolve_seconds is not None:
+        more.append(f"median time to resolve {duration(loop.median_resolve_seconds)}")
+    for label, met, of in (
+        ("acknowledged", loop.ack_in_sla, loop.ack_sla),
+        ("resolved", loop.resolve_in_sla, loop.resolve_sla),
+    ):
+        if of:
+            more.append(f"{label} within SLA {met:,} of {of:,} ({100.0 * met / of:.0f}%)")
+    if loop.regressions:
+        more.append(f"regressions {loop.regressions:,}")
+    if more:
+        joined = " · ".join(more)
+        line += "\n" + joined[0].upper() + joined[1:]
     return f.b("Closed loop") + "\n" + line
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from cxbot.alerts.decide import decide_alerts
+from cxbot.alerts.lifecycle import after_signals
 from cxbot.alerts.rules import AlertPolicy
 from cxbot.config import Settings
 from cxbot.enrich import Enricher, Enrichment
@@ -73,11 +74,12 @@ def apply_enrichment(
 ) -> list[int]:
     """Store enrichment and customer profiles, then run the rules stage on the fresh rows, in
     one transaction; returns the new outbox ids. `policy` None: the caller wants no alerts
-    (a backfill: old signals are history, not news)."""
+    (a backfill: old signals are history, not news). Then the earlier alerts of the same
+    customers: woken from a snooze, or reopened as regressed (cxbot/alerts/lifecycle.py)."""
     done = store_enrichment(db, rows, results, now)
     if policy is None or not done:
         return []
-    return decide_alerts(db, done, now, policy)
+    return decide_alerts(db, done, now, policy) + after_signals(db, done, now)
 
 
 def store_enrichment(

@@ -1,4 +1,5 @@
-"""Daily housekeeping in `cxbot serve`: retention, as one APScheduler job owned by a cleanup_ctx.
+"""Housekeeping in `cxbot serve`, APScheduler jobs owned by one cleanup_ctx: retention (daily)
+and the alert lifecycle (every LIFECYCLE_SECONDS: snooze wake-ups and SLA breaches).
 
 The job runs once a day (and once shortly after start-up, so a server restarted daily still
 prunes) and deletes raw deliveries older than `[retention] events_days` (cxbot/store/retention.py)
@@ -17,8 +18,9 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cxbot.config import RetentionConfig
-from cxbot.listener.keys import SETTINGS, STORE
+from cxbot.alerts.lifecycle import LIFECYCLE_SECONDS, tick
+from cxbot.config import RetentionConfig, Settings
+from cxbot.listener.keys import OUTBOX, SETTINGS, STORE
 from cxbot.privacy.records import prune_signals
 from cxbot.store.retention import PRUNE_STEP, prune_events
 from cxbot.store.writer import Store
@@ -74,9 +76,31 @@ async def _job(store: Store, config: RetentionConfig) -> None:
         log.exception("retention: prune failed")
 
 
+async def lifecycle_once(
+    store: Store, settings: Settings, now: datetime, poke: Callable[[], None] | None = None
+) -> list[int]:
+    """Snoozes due wake up, SLA breaches are reported (cxbot/alerts/lifecycle.py)."""
+    owed: list[int] = await store.write(
+        partial(tick, now=now, slas=settings.file.sla, tz=settings.tz)
+    )
+    if owed and poke is not None:
+        poke()
+    return owed
+
+
+async def _lifecycle_job(store: Store, settings: Settings, poke: Callable[[], None]) -> None:
+    try:
+        owed = await lifecycle_once(store, settings, datetime.now(UTC), poke)
+        if owed:
+            log.info("lifecycle: %d messages owed (wake-ups, SLA breaches)", len(owed))
+    except Exception:  # tried again on the next tick; it must not stop the scheduler
+        log.exception("lifecycle: tick failed")
+
+
 async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Register after the store's ctx."""
-    config = app[SETTINGS].file.retention
+    """Register after the store's and the workers' ctx (the lifecycle pokes the outbox)."""
+    settings = app[SETTINGS]
+    config = settings.file.retention
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         _job,
@@ -87,6 +111,15 @@ async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC) + START_DELAY,
+    )
+    scheduler.add_job(
+        _lifecycle_job,
+        IntervalTrigger(seconds=LIFECYCLE_SECONDS, timezone=UTC),
+        args=[app[STORE], settings, app[OUTBOX].poke],
+        id="lifecycle",
+        name="lifecycle",
+        coalesce=True,
+        max_instances=1,
     )
     scheduler.start()
     app[HOUSEKEEPING] = scheduler

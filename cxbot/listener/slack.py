@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -22,11 +19,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from cxbot.alerts.actions import apply_action
 from cxbot.config import Settings
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.listener.bodies import UPLOADS, read_body
 from cxbot.listener.logsafe import OneLine, esc
+from cxbot.listener.slack_actions import register_actions
 from cxbot.models import storable_text
 from cxbot.sources.signing import hmac_digest, signature_matches
 
@@ -37,7 +34,6 @@ CommandHandler = Callable[
     [dict[str, Any], Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]], Awaitable[None]
 ]
 SLACK_WINDOW_S = 300  # Slack's documented replay window for X-Slack-Request-Timestamp
-MAX_SIGNAL_ID = 2**63 - 1  # SQLite's INTEGER
 
 
 def slack_signature_problem(
@@ -56,16 +52,6 @@ def slack_signature_problem(
     if not signature_matches(expected, signature):
         return "signature does not match"
     return None
-
-
-def signal_id_of(value: Any) -> int:
-    """A button's value as a signal id: decimal digits that fit SQLite's INTEGER."""
-    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
-        raise ValueError(f"button value {esc(value, 40)!r} is not a signal id")
-    number = int(value[:20])
-    if len(value) > 19 or not 0 < number <= MAX_SIGNAL_ID:
-        raise ValueError(f"button value {esc(value, 40)!r} is not a signal id")
-    return number
 
 
 def bolt_logger() -> logging.Logger:
@@ -105,38 +91,7 @@ def build_bolt(
             )
         return None
 
-    @bolt.action(re.compile(r"^cx_(ack|assign|resolve)$"))
-    async def on_button(
-        ack: Callable[[], Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
-    ) -> None:
-        await ack()
-        started = time.perf_counter()
-        user = esc(body.get("user", {}).get("id"), 40)
-        try:
-            signal_id = signal_id_of(action.get("value"))
-            change = await store.write(
-                partial(
-                    apply_action,
-                    signal_id=signal_id,
-                    action=action["action_id"],
-                    user=user,
-                    now=datetime.now(UTC),
-                )
-            )
-        except (ValueError, LookupError) as exc:
-            log.warning("button %s by %s refused: %s", esc(action.get("action_id")), user, exc)
-            return
-        if change.updates:
-            poke_outbox()
-        log.info(
-            "button %s signal=%d by=%s changed=%s status=%s %.0fms",
-            esc(action["action_id"]),
-            signal_id,
-            user,
-            change.changed,
-            change.status,
-            (time.perf_counter() - started) * 1000,
-        )
+    register_actions(bolt, store, poke_outbox)  # the alert message's buttons and menus
 
     if on_command is not None:
         handler = on_command

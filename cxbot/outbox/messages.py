@@ -12,6 +12,7 @@ from cxbot.outbox import rows as outbox
 from cxbot.slack.blocks import (
     AlertView,
     alert_message,
+    note_message,
     poll_failing_message,
     redacted_message,
     rollup_message,
@@ -61,6 +62,8 @@ def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
         )
     if kind == "digest":
         return dict(payload["message"])
+    if kind == "note":
+        return note_message(str(payload["text"]))
     if kind == "poll-failing":
         return poll_failing_message(payload["source"], payload["failures"], payload["error"])
     raise ValueError(f"unknown outbox kind {kind!r}")

@@ -7,7 +7,8 @@ the row (migration m004), so delivery never calls back into digest code.
 
 kinds: alert, rollup (the held-alerts summary of a throttled window), spike, update (a
 chat.update of an alert message), redaction (a chat.update of a posted message to a neutral
-text, after an erasure), digest. status: pending, sending, sent, failed, held, dropped (owed
+text, after an erasure), digest, note (a thread reply under an alert message, or a plain post
+when `thread_of` is NULL: payload {"text": mrkdwn}). status: pending, sending, sent, failed, held, dropped (owed
 no more: its signal was erased or expired).
 """
 
@@ -37,8 +38,14 @@ def spike_key(rule: str, key: str, bucket: int) -> str:
     return f"spike:{rule}:{key}:{bucket}"
 
 
-def update_key(alert_id: int, status: str, assignee: str | None) -> str:
-    return f"update:{alert_id}:{status}:{assignee}"
+def update_key(alert_id: int, version: int) -> str:
+    """One edit per alert message and status version (signals.status_version): a status that
+    comes back (snoozed, woken, snoozed again) is a new version, so it is shown again."""
+    return f"update:{alert_id}:v{version}"
+
+
+def note_key(key: str, alert_id: int) -> str:
+    return f"note:{key}:{alert_id}"
 
 
 def poll_failing_key(source: str, since: str) -> str:
@@ -99,6 +106,53 @@ def owe(
 def mark(db: Database, outbox_id: int, **fields: Any) -> None:
     sets = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
+
+
+def owe_note(db: Database, signal_id: int, text: str, key: str, now: datetime) -> list[int]:
+    """A thread reply under each alert message of the signal (`text` is mrkdwn the caller has
+    escaped); `key` names the occasion, so owing it again writes nothing. The owed row ids."""
+    owed: list[int] = []
+    for alert_id, channel, thread_of in _alert_threads(db, signal_id):
+        new = owe(
+            db,
+            kind="note",
+            dedup_key=note_key(key, alert_id),
+            channel=channel,
+            now=now,
+            signal_id=signal_id,
+            # A follow-up alert is itself a reply: Slack threads under the thread's first message.
+            thread_of=thread_of or alert_id,
+            payload=json.dumps({"text": text}),
+        )
+        if new is not None:
+            owed.append(new)
+    return owed
+
+
+def owe_post(
+    db: Database, channel: str, text: str, key: str, now: datetime, signal_id: int | None = None
+) -> int | None:
+    """A plain message in a channel (an SLA escalation), once per `key`."""
+    return owe(
+        db,
+        kind="note",
+        dedup_key=f"post:{key}",
+        channel=channel,
+        now=now,
+        signal_id=signal_id,
+        payload=json.dumps({"text": text}),
+    )
+
+
+def _alert_threads(db: Database, signal_id: int) -> list[tuple[int, str, int | None]]:
+    return [
+        (int(i), str(c), None if t is None else int(t))
+        for i, c, t in db.execute(
+            "SELECT id, channel, thread_of FROM outbox WHERE signal_id = ? AND kind = 'alert'"
+            " AND status != 'held' ORDER BY id",
+            [signal_id],
+        ).fetchall()
+    ]
 
 
 def forget_signals(
@@ -292,6 +346,21 @@ def first_alert_in_thread(
         [channel, since, *params_],
     ).fetchone()
     return int(found[0]) if found else None
+
+
+def open_alerts(db: Database, since: str) -> list[dict[str, Any]]:
+    """Alerts posted (or owed) since `since` whose signal is not resolved, with the signal's
+    lifecycle columns: what the SLA check and `/cx sla` look at. Oldest first."""
+    return _dicts(
+        db,
+        "SELECT o.id AS alert_id, o.channel, o.rules, o.created_at AS alerted_at,"
+        " s.id AS signal_id, s.status, s.assignee, s.acknowledged_at, s.resolved_at,"
+        " s.snoozed_until, s.title, s.text, s.source FROM outbox o"
+        " JOIN signals s ON s.id = o.signal_id"
+        " WHERE o.kind = 'alert' AND o.status != 'held' AND o.created_at >= ?"
+        " AND s.status != 'resolved' ORDER BY o.id",
+        [since],
+    )
 
 
 def alerts_sent_since(db: Database, rule: str, channel: str, since: str) -> int:

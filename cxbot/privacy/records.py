@@ -161,6 +161,7 @@ def erase(db: Database, who: str, now: datetime, actor: str) -> Erased:
             sql = f"SELECT event_id FROM signals WHERE id IN ({marks}) AND event_id IS NOT NULL"
             events |= {int(e) for e in _column(db, sql, chunk)}
             db.execute(f"DELETE FROM signal_edits WHERE signal_id IN ({marks})", chunk)
+            db.execute(f"DELETE FROM sla_breaches WHERE signal_id IN ({marks})", chunk)
             db.execute(f"DELETE FROM signals WHERE id IN ({marks})", chunk)
         scrubbed = 0
         for chunk, marks in _chunks(sorted(events)):
@@ -256,6 +257,7 @@ def prune_signals(db: Database, before: datetime, now: datetime, limit: int = CH
     outbox.forget_signals(db, ids, now, redact=False)
     for chunk, marks in _chunks(ids):
         db.execute(f"DELETE FROM signal_edits WHERE signal_id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM sla_breaches WHERE signal_id IN ({marks})", chunk)
         db.execute(f"DELETE FROM signals WHERE id IN ({marks})", chunk)
     owners = sorted({int(c) for _, c in picked if c is not None})
     for chunk, marks in _chunks(owners):

@@ -157,23 +157,80 @@ def _facts(view: AlertView) -> list[Block]:
     return [{"type": "section", "fields": [_mrkdwn(trim(f, FIELD_TEXT_MAX)) for f in fields]}]
 
 
-def _status(row: Mapping[str, Any]) -> tuple[str | None, list[Block]]:
-    """The status line and the buttons still useful in this status."""
+_SNOOZE_OPTIONS = [("1h", "1 hour"), ("8h", "8 hours"), ("1d", "1 day")]
+_SNOOZE_OPTIONS.append(("customer", "Until the customer writes again"))
+OPTION_TEXT_MAX = 75  # a select option's text (Block Kit)
+
+
+def _option(value: str, label: str) -> Block:
+    return {"text": _plain(label, OPTION_TEXT_MAX), "value": value}
+
+
+def _snooze_menu() -> Block:
+    return {
+        "type": "static_select",
+        "action_id": "cx_snooze",
+        "placeholder": _plain("Snooze", OPTION_TEXT_MAX),
+        "options": [_option(v, label) for v, label in _SNOOZE_OPTIONS],
+    }
+
+
+def _assign_menu() -> Block:
+    return {
+        "type": "users_select",
+        "action_id": "cx_assign_to",
+        "placeholder": _plain("Assign", 150),
+    }
+
+
+def _actions(row: Mapping[str, Any]) -> list[Block]:
+    """The alert's controls in its status, built in this one place (other actions, such as a
+    reply, are added here). The signal id is each button's value and the block's id (menus
+    carry no value of their own)."""
     status, value = row.get("status") or "new", str(row.get("id"))
-    at = f" at {when(row.get('status_at'))}" if row.get("status_at") else ""
-    ack = _button("cx_ack", "Acknowledge", value)
-    assign = _button("cx_assign", "Assign to me", value)
-    resolve = _button("cx_resolve", "Resolve", value, style="primary")
     if status == "resolved":
-        return f":white_check_mark: Resolved by {user(row.get('status_by'))}{at}", []
+        return [_button("cx_reopen", "Reopen", value)]
+    elements: list[Block] = []
+    if status in ("new", "regressed"):
+        elements.append(_button("cx_ack", "Acknowledge", value))
+    # "Assign to me" stays once assigned: someone else can take the signal over.
+    elements += [_button("cx_assign", "Assign to me", value), _assign_menu(), _snooze_menu()]
+    elements.append(_button("cx_resolve", "Resolve", value, style="primary"))
+    return elements
+
+
+def _status(row: Mapping[str, Any]) -> str | None:
+    """The status line: what state the alert is in, who put it there and when."""
+    status = row.get("status") or "new"
+    at = f" at {when(row.get('status_at'))}" if row.get("status_at") else ""
+    by = user(row.get("status_by"))
+    if status == "resolved":
+        return f":white_check_mark: Resolved by {by}{at}"
     if status == "assigned":
-        by = row.get("status_by")
-        by_text = f" by {user(by)}" if by and by != row.get("assignee") else ""
-        # "Assign to me" stays: someone else can take the signal over.
-        return f"Assigned to {user(row.get('assignee'))}{by_text}{at}", [assign, resolve]
+        by_text = f" by {by}" if row.get("status_by") != row.get("assignee") else ""
+        return f"Assigned to {user(row.get('assignee'))}{by_text}{at}"
     if status == "acknowledged":
-        return f"Acknowledged by {user(row.get('status_by'))}{at}", [assign, resolve]
-    return None, [ack, assign, resolve]
+        return f"Acknowledged by {by}{at}"
+    if status == "snoozed":
+        until = row.get("snoozed_until")
+        end = "the customer writes again" if until == "customer" else when(until)
+        return f":zzz: Snoozed by {by}{at} until {end}"
+    if status == "regressed":
+        times = int(row.get("reopened") or 0)
+        count = f" (reopened {times}×)" if times > 1 else ""
+        if row.get("status_by") == CXBOT:
+            return f":repeat: Regressed{at}: the customer wrote again after it was resolved{count}"
+        return f":repeat: Reopened by {by}{at}{count}"
+    return None
+
+
+CXBOT = "cxbot"  # status_by of a change cxbot made itself (a wake-up, a regression)
+
+
+def note_message(text: str) -> Message:
+    """A thread note or escalation: `text` is mrkdwn built by cxbot (customer text escaped).
+    The fallback keeps the markup: it is what notifies a mentioned user (an assignee)."""
+    return {"text": trim(text, FALLBACK_MAX), "blocks": [_section(text)]}
 
 
 REDACTED = "Removed at the customer's request."
@@ -203,7 +260,7 @@ def alert_message(view: AlertView) -> Message:
         blocks.append(_section(body.rstrip("\n")))
     blocks += _facts(view)
 
-    status_line, buttons = _status(row)
+    status_line, buttons = _status(row), _actions(row)
     # The signal's own time (not the alert's) and the channel it came through at the provider.
     context = [f"Signal {row.get('id')}", when(row.get("created_at"))]
     if row.get("channel"):
@@ -214,7 +271,8 @@ def alert_message(view: AlertView) -> Message:
     if status_line:
         blocks.append(_context(status_line))
     if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
+        block_id = f"cx_alert:{row.get('id')}"
+        blocks.append({"type": "actions", "block_id": block_id, "elements": buttons})
 
     snippet = trim(escape(one_line(row.get("title") or row.get("text") or "")), _FALLBACK_SNIPPET)
     fallback = escape(header) + (f": {snippet}" if snippet else "")

@@ -265,3 +265,36 @@ def m008_privacy_audit(db: Database) -> None:
     )
     db.execute(f"CREATE TABLE privacy_salt (salt {text} NOT NULL)")
     db.execute("INSERT INTO privacy_salt (salt) VALUES (?)", [secrets.token_hex(16)])
+
+
+@migrations()
+def m009_alert_lifecycle(db: Database) -> None:
+    """Closing the loop (issue 17). On `signals`: `snoozed_until` (ISO UTC, or 'customer' for
+    "until the customer writes again"), `snoozed_from` (the status a wake-up returns to),
+    `regressed_at`, `reopened` (how many times a resolved alert came back), `status_version`
+    (bumped by every status change: the compare-and-set that keeps two replicas' clicks from
+    both applying, and the version in the message updates' dedup keys). `sla_breaches`: one
+    row per alert and stage ('ack' or 'resolve') once breached, so a breach is posted once,
+    restarts or not (cxbot/alerts/records.py)."""
+    text = 'TEXT COLLATE "C"' if is_pg(db) else "TEXT"
+    number = "BIGINT" if is_pg(db) else "INTEGER"
+    db.execute(f"ALTER TABLE signals ADD COLUMN snoozed_until {text}")
+    db.execute(f"ALTER TABLE signals ADD COLUMN snoozed_from {text}")
+    db.execute(f"ALTER TABLE signals ADD COLUMN regressed_at {text}")
+    db.execute("ALTER TABLE signals ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE signals ADD COLUMN status_version INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE INDEX signals_snoozed ON signals (snoozed_until) WHERE snoozed_until IS NOT NULL"
+    )
+    # The digest's regressions of a week.
+    db.execute(
+        "CREATE INDEX signals_regressed ON signals (regressed_at) WHERE regressed_at IS NOT NULL"
+    )
+    # The SLA check's scan: alerts of the last weeks (cxbot/outbox/rows.py open_alerts).
+    db.execute("CREATE INDEX outbox_alert_created ON outbox (created_at) WHERE kind = 'alert'")
+    # Not a foreign key: an erasure deletes the signal's breaches with it (privacy/records.py).
+    db.execute(
+        f"CREATE TABLE sla_breaches (signal_id {number} NOT NULL, sla {text} NOT NULL,"
+        f" stage {text} NOT NULL, due_at {text} NOT NULL, breached_at {text} NOT NULL,"
+        " PRIMARY KEY (signal_id, stage))"
+    )

@@ -160,7 +160,8 @@ async def test_button_click_updates_status_and_message(
     assert row == ("resolved", "U222", 1, 1)
     final = fake_slack.message("C0001", message["ts"])
     assert final is not None
-    assert "actions" not in [b["type"] for b in final["blocks"]]  # resolved: no more buttons
+    [controls] = [b for b in final["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in controls["elements"]] == ["cx_reopen"]  # resolved: Reopen
     assert fake_slack.violations == []
 
 

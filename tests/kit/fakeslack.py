@@ -43,6 +43,19 @@ ACTION_ID_MAX = 255
 BLOCK_ID_MAX = 255
 BUTTON_VALUE_MAX = 2000
 URL_MAX = 3000
+PLACEHOLDER_MAX = 150
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+OPTIONS_MAX = 100
+OVERFLOW_OPTIONS = (1, 5)
+# What each interactive element may carry besides type and action_id (Block Kit reference).
+_ELEMENT_KEYS = {
+    "button": {"text", "value", "url", "style", "confirm", "accessibility_label"},
+    "static_select": {"placeholder", "options", "option_groups", "initial_option", "confirm",
+                      "focus_on_load"},
+    "users_select": {"placeholder", "initial_user", "confirm", "focus_on_load"},
+    "overflow": {"options", "confirm"},
+}  # fmt: skip
 
 _BLOCK_KEYS = {
     "section": {"text", "fields", "accessory", "expand"},
@@ -105,12 +118,45 @@ class _Checker:
             if action_id in self.action_ids:
                 self.error(path + "/action_id", f"duplicate action_id {action_id!r}")
             self.action_ids.add(action_id)
+        if (allowed := _ELEMENT_KEYS.get(el["type"])) is not None:
+            if extra := set(el) - allowed - {"type", "action_id"}:
+                self.error(path, f"unknown fields {sorted(extra)}")
+        if el["type"] in ("static_select", "users_select"):
+            self.text(el.get("placeholder"), path + "/placeholder", PLACEHOLDER_MAX, plain=True)
+        if el["type"] == "users_select" and "initial_user" in el:
+            self.length(el["initial_user"], path + "/initial_user", 255)
+        if el["type"] == "static_select":
+            if ("options" in el) == ("option_groups" in el):
+                self.error(path, "must provide exactly one of options or option_groups")
+            if "options" in el:
+                self.options(el["options"], path + "/options", (1, OPTIONS_MAX))
+        if el["type"] == "overflow":
+            self.options(el.get("options"), path + "/options", OVERFLOW_OPTIONS)
         if el["type"] == "button":
             self.text(el.get("text"), path + "/text", BUTTON_TEXT_MAX, plain=True)
             self.length(el.get("value"), path + "/value", BUTTON_VALUE_MAX, required=False)
             self.length(el.get("url"), path + "/url", URL_MAX, required=False)
             if el.get("style") not in (None, "primary", "danger"):
                 self.error(path + "/style", "must be primary or danger")
+
+    def options(self, options: Any, path: str, bounds: tuple[int, int]) -> None:
+        """Option objects: plain_text of at most 75 characters, a value of at most 150."""
+        if not isinstance(options, list) or not bounds[0] <= len(options) <= bounds[1]:
+            self.error(path, f"must have {bounds[0]} to {bounds[1]} items")
+            return
+        values: set[Any] = set()
+        for i, option in enumerate(options):
+            where = f"{path}/{i}"
+            if not isinstance(option, dict):
+                self.error(where, "must be an option object")
+                continue
+            if extra := set(option) - {"text", "value", "description", "url"}:
+                self.error(where, f"unknown fields {sorted(extra)}")
+            self.text(option.get("text"), where + "/text", OPTION_TEXT_MAX, plain=True)
+            self.length(option.get("value"), where + "/value", OPTION_VALUE_MAX)
+            if option.get("value") in values:
+                self.error(where + "/value", "duplicate option value")
+            values.add(option.get("value"))
 
     def elements(self, els: Any, path: str, limit: int) -> list[Any]:
         if not isinstance(els, list) or not els:

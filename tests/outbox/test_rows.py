@@ -28,7 +28,8 @@ def test_every_key_format_is_built_in_one_place() -> None:
     assert rows.alert_key(7, "#cx") == "alert:7:#cx"
     assert rows.held_summary_key("bad", "#cx", 12) == "rollup:bad:#cx:12"
     assert rows.spike_key("neg", "zendesk", 3) == "spike:neg:zendesk:3"
-    assert rows.update_key(5, "assigned", "U1") == "update:5:assigned:U1"
+    assert rows.update_key(5, 3) == "update:5:v3"
+    assert rows.note_key("sla:7:ack", 5) == "note:sla:7:ack:5"
     assert rows.digest_key("2026-W47", "#weekly") == "digest:2026-W47:#weekly"
 
 
@@ -48,9 +49,7 @@ def test_owing_twice_writes_one_row(db: Database) -> None:
 
 
 def test_owed_rows_are_pending_or_sending_in_id_order(db: Database) -> None:
-    ids = [
-        rows.owe(db, kind="spike", dedup_key=f"k{i}", channel="#cx", now=NOW) for i in range(4)
-    ]
+    ids = [rows.owe(db, kind="spike", dedup_key=f"k{i}", channel="#cx", now=NOW) for i in range(4)]
     assert None not in ids
     rows.mark(db, ids[1], status="sent", sent_at="T")
     rows.mark(db, ids[2], status="sending")
@@ -70,7 +69,10 @@ def test_a_digest_outcome_is_copied_by_the_trigger(db: Database) -> None:
     assert oid is not None
     status = "SELECT channel, status, sent_at FROM digests ORDER BY channel"
     rows.mark(db, oid, status="sending")
-    assert db.execute(status).fetchall() == [("#other", "queued", None), ("#weekly", "queued", None)]
+    assert db.execute(status).fetchall() == [
+        ("#other", "queued", None),
+        ("#weekly", "queued", None),
+    ]
     rows.mark(db, oid, status="sent", sent_at="T1")
     assert db.execute(status).fetchall() == [("#other", "queued", None), ("#weekly", "sent", "T1")]
 

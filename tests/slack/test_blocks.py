@@ -95,6 +95,30 @@ def button(action_id: str, label: str, style: str | None = None) -> dict[str, An
 
 ACK, ASSIGN = button("cx_ack", "Acknowledge"), button("cx_assign", "Assign to me")
 RESOLVE = button("cx_resolve", "Resolve", "primary")
+REOPEN = button("cx_reopen", "Reopen")
+PICK = {
+    "type": "users_select",
+    "action_id": "cx_assign_to",
+    "placeholder": {"type": "plain_text", "text": "Assign", "emoji": True},
+}
+SNOOZE = {
+    "type": "static_select",
+    "action_id": "cx_snooze",
+    "placeholder": {"type": "plain_text", "text": "Snooze", "emoji": True},
+    "options": [
+        {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": value}
+        for value, label in [
+            ("1h", "1 hour"),
+            ("8h", "8 hours"),
+            ("1d", "1 day"),
+            ("customer", "Until the customer writes again"),
+        ]
+    ],
+}
+
+
+def actions(*elements: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "actions", "block_id": "cx_alert:42", "elements": list(elements)}
 
 
 # -- escape
@@ -233,7 +257,7 @@ def test_alert_message_new_review() -> None:
                     mrkdwn("Matched `bad-review`"),
                 ],
             },
-            {"type": "actions", "elements": [ACK, ASSIGN, RESOLVE]},
+            actions(ACK, ASSIGN, PICK, SNOOZE, RESOLVE),
         ],
     }
 
@@ -305,7 +329,7 @@ def test_alert_message_acknowledged() -> None:
     message = valid(alert_message(view(status="acknowledged", status_by="U0123ABCD", status_at=AT)))
     assert message["blocks"][-2:] == [
         {"type": "context", "elements": [mrkdwn(f"Acknowledged by <@U0123ABCD> at {AT_TOKEN}")]},
-        {"type": "actions", "elements": [ASSIGN, RESOLVE]},
+        actions(ASSIGN, PICK, SNOOZE, RESOLVE),
     ]
 
 
@@ -316,7 +340,7 @@ def test_alert_message_assigned() -> None:
             "type": "context",
             "elements": [mrkdwn(f"Assigned to <@U0ASSIGN1> by <@U0123ABCD> at {AT_TOKEN}")],
         },
-        {"type": "actions", "elements": [ASSIGN, RESOLVE]},
+        actions(ASSIGN, PICK, SNOOZE, RESOLVE),
     ]
     self_assigned = view(**row | {"status_by": "U0ASSIGN1"})
     assert alert_message(self_assigned)["blocks"][-2]["elements"] == [
@@ -324,16 +348,18 @@ def test_alert_message_assigned() -> None:
     ]
 
 
-def test_alert_message_resolved_has_no_buttons() -> None:
+def test_alert_message_resolved_offers_only_reopen() -> None:
     message = valid(alert_message(view(status="resolved", status_by="U0123ABCD", status_at=AT)))
-    assert message["blocks"][-1] == {
-        "type": "context",
-        "elements": [mrkdwn(f":white_check_mark: Resolved by <@U0123ABCD> at {AT_TOKEN}")],
-    }
-    assert all(b["type"] != "actions" for b in message["blocks"])
+    assert message["blocks"][-2:] == [
+        {
+            "type": "context",
+            "elements": [mrkdwn(f":white_check_mark: Resolved by <@U0123ABCD> at {AT_TOKEN}")],
+        },
+        actions(REOPEN),
+    ]
     # Not a Slack id (a CLI user): shown as inert text, never as a mention.
     by_cli = alert_message(view(status="resolved", status_by="<!here> *x*", status_at=None))
-    assert by_cli["blocks"][-1]["elements"] == [
+    assert by_cli["blocks"][-2]["elements"] == [
         mrkdwn(":white_check_mark: Resolved by &lt;!here&gt; ∗x∗")
     ]
 
