@@ -32,6 +32,7 @@ VERBS = (
     "sources",
     "digest",
     "erase",
+    "dashboard",
 )
 ALIASES = {
     "?": "help",
@@ -78,6 +79,7 @@ USAGE = {
     "digest": "/cx digest   ·   /cx digest send (admins)",
     "export": "/cx export [PERIOD] [FILTERS]   (admins: a CSV of the signals, in this channel)",
     "erase": "/cx erase EMAIL|@HANDLE|ID [confirm]   (admins: a customer's data)",
+    "dashboard": "/cx dashboard   (a personal sign-in link to the live dashboard)",
 }
 
 
