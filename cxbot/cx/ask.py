@@ -37,6 +37,7 @@ from cxbot.cx.grammar import METRIC_VERBS, USAGE, Command, CommandError, closest
 from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmuted
 from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
 from cxbot.cx.sources import render_sources, source_lines
+from cxbot.dashboard.links import dashboard_answer
 from cxbot.models import Filters
 from cxbot.periods import (
     DEFAULT_PERIOD,
@@ -88,7 +89,12 @@ class SourcesRequest:
     public: bool
 
 
-Reply = Answer | Write | DigestRequest | ExportRequest | SourcesRequest
+@dataclass(frozen=True)
+class DashboardRequest:
+    """`/cx dashboard`: a personal sign-in link (cxbot/dashboard/links.py), always ephemeral."""
+
+
+Reply = Answer | Write | DigestRequest | ExportRequest | SourcesRequest | DashboardRequest
 
 
 def ask(
@@ -196,6 +202,8 @@ async def answer(
         public = reply.public
         lines = await store.read(lambda db: source_lines(settings, db, now))
         return render_sources(lines, settings.tz, public)
+    if isinstance(reply, DashboardRequest):
+        return dashboard_answer(settings, user_id, now)
     if isinstance(reply, ExportRequest):
         if terminal or upload is None or channel is None:
             return Answer("In a terminal, export with `cxbot export QUERY`.", None)
@@ -264,6 +272,8 @@ def _dispatch(
         return _erase(db, cmd, now, user_id)
     if verb == "sources":
         return SourcesRequest(public)
+    if verb == "dashboard":
+        return DashboardRequest()
     if verb in ("summary", *METRIC_VERBS, "top", "topics"):
         spec = _spec(cmd)
         window = resolve(spec, now, tz)

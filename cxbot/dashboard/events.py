@@ -1,0 +1,76 @@
+"""Live updates: one task per app notices changes and wakes every open event stream.
+
+It reads `change_marker` (the newest signal and outbox ids and the enrichment backlog: three
+index lookups) once a second, and only while someone is watching, on the store's reader. Any
+writer counts, this process or another (`cxbot ingest`). Streams wait on the hub, never poll
+the database themselves, so a hundred open pages cost what one does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger("cxbot.dashboard")
+
+Marker = tuple[int, ...]
+
+
+class Hub:
+    def __init__(self, read: Callable[[], Awaitable[Marker]], interval: float = 1.0) -> None:
+        self._read = read
+        self.interval = interval
+        self.version = 0
+        self.watchers = 0
+        self.closing = False
+        self._marker: Marker | None = None
+        self._tick = asyncio.Event()
+
+    def _wake(self) -> None:
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
+
+    async def run(self) -> None:
+        while not self.closing:
+            if self.watchers:
+                try:
+                    marker = await self._read()
+                except Exception:  # noqa: BLE001 - the next second tries again
+                    log.warning("dashboard change check failed", exc_info=True)
+                else:
+                    if self._marker is not None and marker != self._marker:
+                        self.version += 1
+                        self._wake()
+                    self._marker = marker
+            else:
+                self._marker = None  # nobody saw the changes meanwhile: start afresh
+            await asyncio.sleep(self.interval)
+
+    async def wait(self, version: int, heartbeat_s: float) -> int:
+        """The version after a change past `version`, or the same one after `heartbeat_s` (a
+        heartbeat is due) or when the hub is closing."""
+        if self.version != version or self.closing:
+            return self.version
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), heartbeat_s)
+        return self.version
+
+    def close(self) -> None:
+        """App shutdown: every stream ends now, so none holds up `shutdown_timeout_s`."""
+        self.closing = True
+        self._wake()
+
+
+def sse(event: str | None, data: str = "", comment: str | None = None) -> bytes:
+    """One Server-Sent Events message."""
+    if comment is not None:
+        return f": {comment}\n\n".encode()
+    lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return (f"event: {event}\n" if event else "").encode() + lines.encode() + b"\n"
+
+
+def snapshot(hub: Hub) -> dict[str, Any]:
+    return {"version": hub.version, "watchers": hub.watchers}
