@@ -119,7 +119,8 @@ def _sign_in(request: web.Request, key: str) -> web.StreamResponse:
     admin = auth.is_admin(user, list(settings.file.slack.admins))
     cookie, session = auth.session_cookie(key, user, admin, _now())
     rest = {k: v for k, v in request.query.items() if k != "token"}
-    resp = web.HTTPSeeOther("/dashboard" + ("?" + urlencode(rest) if rest else ""))
+    target = "/dashboard" + ("?" + urlencode(rest) if rest else "")
+    resp = web.Response(status=303, headers={"Location": target})
     resp.set_cookie(
         auth.COOKIE,
         cookie,
