@@ -60,7 +60,7 @@ def _axis_labels(labels: Sequence[str], step: float, height: int, every: int) ->
     )
 
 
-def stacked_bars(buckets: Sequence[Mapping[str, Any]], width: int = 640, height: int = 160) -> str:
+def stacked_bars(buckets: Sequence[Mapping[str, Any]], width: int = 360, height: int = 120) -> str:
     """Volume per bucket stacked by sentiment label; a spike bucket gets a ▲ above its bar."""
     if not buckets:
         return ""
@@ -98,8 +98,8 @@ def trend_line(
     points: Sequence[Mapping[str, Any]],
     low: float,
     high: float,
-    width: int = 640,
-    height: int = 120,
+    width: int = 360,
+    height: int = 90,
 ) -> str:
     """A metric per bucket on a fixed scale; buckets with too few answers are grey dots off
     the line, so a swing on three answers does not read as a trend."""

@@ -1,7 +1,9 @@
 """Live updates: one task per app notices changes and wakes every open event stream.
 
 It reads `change_marker` (the newest signal and outbox ids and the enrichment backlog: three
-index lookups) once a second, and only while someone is watching, on the store's reader. Any
+index lookups) twice a second, and only while someone is watching, on the store's reader: a
+new signal is one change and its alert, after enrichment, another, and both should reach the
+page well within 2 s. Any
 writer counts, this process or another (`cxbot ingest`). Streams wait on the hub, never poll
 the database themselves, so a hundred open pages cost what one does.
 """
@@ -20,7 +22,7 @@ Marker = tuple[int, ...]
 
 
 class Hub:
-    def __init__(self, read: Callable[[], Awaitable[Marker]], interval: float = 1.0) -> None:
+    def __init__(self, read: Callable[[], Awaitable[Marker]], interval: float = 0.5) -> None:
         self._read = read
         self.interval = interval
         self.version = 0
@@ -41,12 +43,12 @@ class Hub:
                 except Exception:  # noqa: BLE001 - the next second tries again
                     log.warning("dashboard change check failed", exc_info=True)
                 else:
-                    if self._marker is not None and marker != self._marker:
+                    # The first look counts as a change: whatever happened before it is news
+                    # to a stream that connected meanwhile (an extra refresh costs little).
+                    if marker != self._marker:
                         self.version += 1
                         self._wake()
                     self._marker = marker
-            else:
-                self._marker = None  # nobody saw the changes meanwhile: start afresh
             await asyncio.sleep(self.interval)
 
     async def wait(self, version: int, heartbeat_s: float) -> int:

@@ -27,14 +27,15 @@ font-size:24px;font-weight:600}.tile .c{font-size:12px;color:#616e7c}.tile .spar
 display:block;margin-top:4px}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(
 340px,1fr));gap:12px;margin-top:12px}section.card{background:#fff;border-radius:6px;padding:
 10px 12px;box-shadow:0 1px 2px #0001;overflow-x:auto}section.card h2{font-size:14px;margin:0 0
-8px}svg.chart{width:100%;height:auto;font-size:10px;fill:#616e7c}svg .spike{fill:#d64545;
+8px}svg.chart{width:100%;height:auto;font-size:9px;fill:#616e7c}svg .spike{fill:#d64545;
 font-size:12px}table{border-collapse:collapse;width:100%}td,th{padding:4px 6px;text-align:left;
-border-bottom:1px solid #eef1f4;vertical-align:top}th{font-weight:600;color:#616e7c;font-size:
+border-bottom:1px solid #eef1f4;vertical-align:top}td.nw{white-space:nowrap}.links{font-size:
+12px}th{font-weight:600;color:#616e7c;font-size:
 12px}td.num{text-align:right;font-variant-numeric:tabular-nums}.rising{color:#d64545;
 font-weight:600}.legend span{display:inline-block;margin-right:10px;font-size:12px}.legend i{
 display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}.muted{color:
 #9aa5b1}.error{background:#fde8e8;color:#9b1c1c;padding:8px 12px;border-radius:6px}a{color:
-#2b6cb0}@media(max-width:600px){main{padding:8px}.tile .v{font-size:20px}}
+#2b6cb0}td.num a{color:#102a43}@media(max-width:600px){main{padding:8px}.tile .v{font-size:20px}}
 """
 
 
@@ -152,15 +153,18 @@ def age(seconds: float) -> str:
     return f"{s // 86400} d"
 
 
+FEED_ROWS = 12  # the page shows the newest; the JSON has up to 50
+
+
 def _attention(data: Mapping[str, Any]) -> str:
     items = data["attention"]
     if not items:
         return '<p class="muted">No open alerts.</p>'
     sla = any(a.get("sla") is not None for a in items)  # the SLA column only when SLAs exist
     head = "<tr><th>signal</th><th>status</th><th>assignee</th><th>age</th>"
-    head += ("<th>SLA left</th>" if sla else "") + "<th>links</th></tr>"
+    head += ("<th>SLA left</th>" if sla else "") + "</tr>"
     rows = ""
-    for a in items:
+    for a in items[:FEED_ROWS]:
         s = a["signal"]
         what = s["title"] or (s["text"] or "")[:120] or f"signal {s['id']}"
         links = [f'<a href="/dashboard/signal/{s["id"]}">timeline</a>']
@@ -169,13 +173,16 @@ def _attention(data: Mapping[str, Any]) -> str:
         if s["url"] and str(s["url"]).startswith(("https://", "http://")):
             links.append(f'<a href="{escape(s["url"])}" rel="noopener noreferrer">original</a>')
         rows += (
-            f'<tr data-signal="{s["id"]}"><td>{escape(s["source"])} · {escape(what)}</td>'
+            f'<tr data-signal="{s["id"]}"><td>{escape(s["source"])} · {escape(what)}'
+            f'<div class="links">{" · ".join(links)}</div></td>'
             f"<td>{escape(a['status'])}</td><td>{escape(a['assignee'] or '–')}</td>"
-            f"<td>{age(a['age_s'])}</td>"
-            + (f"<td>{escape(str(a['sla'] or '–'))}</td>" if sla else "")
-            + f"<td>{' · '.join(links)}</td></tr>"
+            f'<td class="nw">{age(a["age_s"])}</td>'
+            + (f'<td class="nw">{escape(str(a["sla"] or "–"))}</td>' if sla else "")
+            + "</tr>"
         )
-    return f'<table id="attention">{head}{rows}</table>'
+    more = len(items) - FEED_ROWS
+    tail = f'<p class="muted">and {more} more open alert(s)</p>' if more > 0 else ""
+    return f'<table id="attention">{head}{rows}</table>{tail}'
 
 
 def _loop(data: Mapping[str, Any]) -> str:

@@ -42,6 +42,7 @@ SCRIPT = r"""
   es.onopen = function () {
     if (timer !== null) { window.clearInterval(timer); timer = null; }
     say("live");
+    refresh();  // what changed between the page's rendering and the stream's opening
   };
   es.onerror = function () { if (es.readyState === EventSource.CLOSED) { poll(); } };
 })();

@@ -21,12 +21,15 @@ admins = ["UADMIN"]
 )
 
 
-def week_of_signals(now: datetime | None = None, prefix: str = "s") -> list[dict[str, Any]]:
-    """Reviews, NPS, CSAT and CES answers spread over the last ten days, two sources' worth."""
+def week_of_signals(
+    now: datetime | None = None, count: int = 40, prefix: str = "s"
+) -> list[dict[str, Any]]:
+    """Reviews, NPS, CSAT and CES answers spread evenly over the last ten days."""
     now = now or datetime.now(UTC)
     out: list[dict[str, Any]] = []
-    for i in range(40):
-        at = (now - timedelta(hours=6 * i + 1)).isoformat()
+    step = 240 / count  # hours
+    for i in range(count):
+        at = (now - timedelta(hours=step * i + 0.5)).isoformat()
         base = {"id": f"{prefix}{i}", "created_at": at}
         match i % 4:
             case 0:
