@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 log = logging.getLogger("cxbot.dashboard")
 
@@ -72,7 +71,3 @@ def sse(event: str | None, data: str = "", comment: str | None = None) -> bytes:
         return f": {comment}\n\n".encode()
     lines = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
     return (f"event: {event}\n" if event else "").encode() + lines.encode() + b"\n"
-
-
-def snapshot(hub: Hub) -> dict[str, Any]:
-    return {"version": hub.version, "watchers": hub.watchers}

@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -169,8 +170,6 @@ async def dashboard_route(request: web.Request) -> web.StreamResponse:
 
 
 def _error(exc: CommandError) -> str:
-    from html import escape
-
     return f'<p class="error">{escape(exc.message)}</p>'
 
 
