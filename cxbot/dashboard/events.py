@@ -29,6 +29,7 @@ class Hub:
         self.closing = False
         self._marker: Marker | None = None
         self._tick = asyncio.Event()
+        self._closed = asyncio.Event()
 
     def _wake(self) -> None:
         tick, self._tick = self._tick, asyncio.Event()
@@ -48,7 +49,8 @@ class Hub:
                         self.version += 1
                         self._wake()
                     self._marker = marker
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):  # close() ends the wait at once
+                await asyncio.wait_for(self._closed.wait(), self.interval)
 
     async def wait(self, version: int, heartbeat_s: float) -> int:
         """The version after a change past `version`, or the same one after `heartbeat_s` (a
@@ -62,6 +64,7 @@ class Hub:
     def close(self) -> None:
         """App shutdown: every stream ends now, so none holds up `shutdown_timeout_s`."""
         self.closing = True
+        self._closed.set()
         self._wake()
 
 

@@ -64,14 +64,10 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub
     task = asyncio.create_task(hub.run(), name="dashboard-hub")
     yield
+    # No cancel: closing ends the loop's wait at once, and a SIGTERM's cancellation of the
+    # main task (web.run_app) stays that task's own.
     hub.close()
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
+    await task
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -201,6 +201,7 @@ def test_open_event_streams_do_not_hold_up_shutdown(signed_in: Any, live: LiveSe
     signed_in.wait_for_function("document.getElementById('live').textContent.startsWith('live ·')")
     took = live.stop()
     assert took < 5.0, f"SIGTERM took {took:.1f} s with an event stream open"
+    assert live.proc is not None and live.proc.returncode == 0, live.log()
     log = live.log()
     assert "dashboard sign-in user=terminal admin=True" in log
     assert "token=" not in log and SECRET_KEY not in log  # never logged
