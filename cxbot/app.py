@@ -13,6 +13,7 @@ from aiohttp import web
 
 from cxbot.config import Settings
 from cxbot.cx.ask import slash_handler
+from cxbot.dashboard.routes import add_dashboard
 from cxbot.digest.job import digest_scheduler_ctx
 from cxbot.enrich.worker import EnrichmentWorker
 from cxbot.errors import ServiceUnavailable
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     else:
         app.router.add_post("/slack/events", slack_not_configured, expect_handler=expect_continue)
+    add_dashboard(app)  # /dashboard, /dashboard/events, /api/dashboard
     return app
 
 

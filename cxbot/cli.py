@@ -13,6 +13,7 @@ import click
 
 from cxbot.clikit import config_option, settings_or_exit
 from cxbot.config import Settings
+from cxbot.dashboard.commands import dashboard_link
 from cxbot.errors import HTTPError as CxbotHTTPError
 from cxbot.privacy.commands import customer, export_command
 
@@ -445,3 +446,4 @@ def reprocess(config_path: Path | None, since: Any) -> None:
 
 main.add_command(customer)
 main.add_command(export_command)
+main.add_command(dashboard_link)

@@ -71,6 +71,9 @@ class ServerConfig(_Strict):
     shutdown_timeout_s: float = Field(
         10, gt=0, description="on SIGTERM, open requests get this long before they are cut"
     )
+    public_url: str | None = Field(
+        None, description="base URL of links to this server (dashboard); else http://host:port"
+    )
 
 
 class RetentionConfig(_Strict):
@@ -183,6 +186,7 @@ class Settings:
     slack_api_url: str
     # Sources without webhooks (cxbot/poll/), apart: no request reaches them by name.
     polls: Mapping[str, PollSource] = field(default_factory=dict)
+    secret_key: SecretStr | None = None  # CXBOT_SECRET_KEY: dashboard links and sessions
 
     @functools.cached_property
     def tz(self) -> ZoneInfo:
@@ -387,6 +391,7 @@ def load_settings(
         # slack_sdk joins method names onto the base URL, so it must end with "/".
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         polls=polls,
+        secret_key=_secret(env, "CXBOT_SECRET_KEY"),
     )
     settings.tz  # noqa: B018 - read the zone's file now, before any event loop asks
     return settings

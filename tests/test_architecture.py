@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cxbot"
-STAGES = ("listener", "sources", "store", "enrich", "alerts", "outbox", "slack", "cx", "digest")
+STAGES = ("listener", "sources", "store", "enrich", "alerts", "outbox", "slack", "cx", "digest",
+          "dashboard")  # fmt: skip
 # Each package's one module allowed to hold SQL text (store/ holds SQL throughout).
 DATA_ACCESS = {
     "cxbot.enrich.rows",

@@ -38,6 +38,7 @@ from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmut
 from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
 from cxbot.cx.sla import render_sla, sla_report
 from cxbot.cx.sources import render_sources, source_lines
+from cxbot.dashboard.links import dashboard_answer
 from cxbot.models import Filters
 from cxbot.periods import (
     DEFAULT_PERIOD,
@@ -96,7 +97,14 @@ class SlaRequest:
     public: bool
 
 
-Reply = Answer | Write | DigestRequest | ExportRequest | SourcesRequest | SlaRequest
+@dataclass(frozen=True)
+class DashboardRequest:
+    """`/cx dashboard`: a personal sign-in link (cxbot/dashboard/links.py), always ephemeral."""
+
+
+Reply = (
+    Answer | Write | DigestRequest | ExportRequest | SourcesRequest | SlaRequest | DashboardRequest
+)
 
 
 def ask(
@@ -209,6 +217,8 @@ async def answer(
         slas, tz = settings.file.sla, settings.tz
         report = await store.read(lambda db: sla_report(db, now, slas, tz))
         return render_sla(report, slas, tz, now, reply.public)
+    if isinstance(reply, DashboardRequest):
+        return dashboard_answer(settings, user_id, now)
     if isinstance(reply, ExportRequest):
         if terminal or upload is None or channel is None:
             return Answer("In a terminal, export with `cxbot export QUERY`.", None)
@@ -279,6 +289,8 @@ def _dispatch(
         return SourcesRequest(public)
     if verb == "sla":
         return SlaRequest(public)
+    if verb == "dashboard":
+        return DashboardRequest()
     if verb in ("summary", *METRIC_VERBS, "top", "topics"):
         spec = _spec(cmd)
         window = resolve(spec, now, tz)

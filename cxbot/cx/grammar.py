@@ -33,6 +33,7 @@ VERBS = (
     "sla",
     "digest",
     "erase",
+    "dashboard",
 )
 ALIASES = {
     "?": "help",
@@ -81,6 +82,7 @@ USAGE = {
     "digest": "/cx digest   ·   /cx digest send (admins)",
     "export": "/cx export [PERIOD] [FILTERS]   (admins: a CSV of the signals, in this channel)",
     "erase": "/cx erase EMAIL|@HANDLE|ID [confirm]   (admins: a customer's data)",
+    "dashboard": "/cx dashboard   (a personal sign-in link to the live dashboard)",
 }
 
 

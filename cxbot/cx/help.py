@@ -37,6 +37,7 @@ EXAMPLES = {
     "export": ["/cx export 30d source:zendesk", "/cx export last week lang:tr"],
     "erase": ["/cx erase ana@example.com", "/cx erase ana@example.com confirm"],
     "help": ["/cx help nps"],
+    "dashboard": ["/cx dashboard"],
 }
 
 
@@ -60,6 +61,7 @@ SUMMARIES = {
     "digest": "preview this week's digest",
     "export": "the signals as a CSV file in this channel (admins)",
     "erase": "erase a customer's data, after a confirmation (admins)",
+    "dashboard": "a personal, expiring sign-in link to the live dashboard",
     "help": "this help",
 }
 

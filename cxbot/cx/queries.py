@@ -304,10 +304,11 @@ def find_customer(db: Database, who: str) -> int | None:
 
 
 def customer_profile(
-    db: Database, who: str, *, since: datetime, recent: int = 5
+    db: Database, who: str | int, *, since: datetime, recent: int = 5
 ) -> CustomerProfile | None:
-    """Profile across channels; `since` bounds the sentiment trend (e.g. a year back)."""
-    cid = find_customer(db, who)
+    """Profile across channels; `since` bounds the sentiment trend (e.g. a year back). `who`
+    is an email or a handle, or a customer id (the dashboard's timeline of a signal)."""
+    cid = who if isinstance(who, int) else find_customer(db, who)
     if cid is None:
         return None
     c = db.execute(
@@ -315,6 +316,8 @@ def customer_profile(
         " FROM customers WHERE id = ?",
         [cid],
     ).fetchone()
+    if c is None:
+        return None
     handles = [
         (r[0], r[1])
         for r in db.execute(
