@@ -7,7 +7,9 @@ the row (migration m004), so delivery never calls back into digest code.
 
 kinds: alert, rollup (the held-alerts summary of a throttled window), spike, update (a
 chat.update of an alert message), redaction (a chat.update of a posted message to a neutral
-text, after an erasure), digest. status: pending, sending, sent, failed, held, dropped (owed
+text, after an erasure), digest, note (a thread reply under an alert message), reply (a reply
+to the customer through the provider's API, delivered by cxbot/replies/deliver.py; its
+`channel` is `reply:SOURCE`, a lane of its own that never holds back a Slack channel). status: pending, sending, sent, failed, held, dropped (owed
 no more: its signal was erased or expired).
 """
 
@@ -39,6 +41,15 @@ def spike_key(rule: str, key: str, bucket: int) -> str:
 
 def update_key(alert_id: int, status: str, assignee: str | None) -> str:
     return f"update:{alert_id}:{status}:{assignee}"
+
+
+def reply_key(draft_key: str) -> str:
+    """One delivery per reply draft: a second *Send* of the same modal finds this key."""
+    return f"reply:{draft_key}"
+
+
+def reply_update_key(alert_id: int, reply_id: int) -> str:
+    return f"update:{alert_id}:reply:{reply_id}"
 
 
 def poll_failing_key(source: str, since: str) -> str:
@@ -99,6 +110,26 @@ def owe(
 def mark(db: Database, outbox_id: int, **fields: Any) -> None:
     sets = ", ".join(f"{k} = ?" for k in fields)
     db.execute(f"UPDATE outbox SET {sets} WHERE id = ?", [*fields.values(), outbox_id])
+
+
+def owe_note(db: Database, signal_id: int, text: str, key: str, now: datetime) -> list[int]:
+    """A thread reply under each alert message of a signal (kind `note`, payload {"text"});
+    `key` makes it once per cause. Returns the ids of the rows newly owed."""
+    owed: list[int] = []
+    for alert_id, channel in alert_messages_of(db, signal_id):
+        new = owe(
+            db,
+            kind="note",
+            dedup_key=f"note:{key}:{alert_id}",
+            channel=channel,
+            now=now,
+            signal_id=signal_id,
+            thread_of=alert_id,
+            payload=json.dumps({"text": text}),
+        )
+        if new is not None:
+            owed.append(new)
+    return owed
 
 
 def forget_signals(
