@@ -156,7 +156,9 @@ def mark_not_sent(
     return outbox.owe_note(db, int(row["signal_id"]), note, f"reply:{reply_id}", now)
 
 
-def give_up(db: Database, reply_id: int, error: str, note: str, outbox_id: int, now: datetime) -> list[int]:
+def give_up(
+    db: Database, reply_id: int, error: str, note: str, outbox_id: int, now: datetime
+) -> list[int]:
     """The outbox stopped retrying (its send timeout): the reply is an error, the sender told."""
     return mark_not_sent(db, reply_id, "error", error, note, outbox_id, now)
 
