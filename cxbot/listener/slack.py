@@ -27,7 +27,9 @@ from cxbot.config import Settings
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.listener.bodies import UPLOADS, read_body
 from cxbot.listener.logsafe import OneLine, esc
+from cxbot.listener.slack_replies import register as register_replies
 from cxbot.models import storable_text
+from cxbot.replies.clients import reply_sources
 from cxbot.sources.signing import hmac_digest, signature_matches
 
 log = logging.getLogger("cxbot.slack")
@@ -137,6 +139,8 @@ def build_bolt(
             change.status,
             (time.perf_counter() - started) * 1000,
         )
+
+    register_replies(bolt, store, poke_outbox, reply_sources(settings), signal_id_of)
 
     if on_command is not None:
         handler = on_command
