@@ -108,7 +108,9 @@ def start_cluster(*, durable: bool = False) -> Cluster:
     """Raises RuntimeError with the reason when PostgreSQL cannot be started here."""
     bindir = _binaries()
     if bindir is None or not (bindir / "initdb").exists():
-        raise RuntimeError("PostgreSQL binaries not found (initdb/pg_ctl under /usr/lib/postgresql)")
+        raise RuntimeError(
+            "PostgreSQL binaries not found (initdb/pg_ctl under /usr/lib/postgresql)"
+        )
     user = _system_user()
     root = Path(tempfile.mkdtemp(prefix="cxbot-pg-"))
     os.chmod(root, 0o755)
