@@ -72,7 +72,9 @@ GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 
 def test_the_top_level_is_small_and_every_stage_is_a_package() -> None:
-    top = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    top = sorted(
+        p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+    )
     assert len(top) <= 12, top
     for stage in STAGES:
         assert (PACKAGE / stage / "__init__.py").exists(), stage
@@ -109,7 +111,9 @@ def test_sql_lives_in_the_store_and_one_data_access_module_per_package() -> None
     def strings(path: Path) -> list[str]:
         tree = ast.parse(path.read_text())
         return [
-            n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
         ]
 
     holders = {

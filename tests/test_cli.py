@@ -152,9 +152,7 @@ def test_serve_on_all_interfaces_warns_about_an_unsigned_source(
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
-    assert (
-        "WARNING cxbot source 'web' is unsigned and 0.0.0.0 is reachable from other hosts" in err
-    )
+    assert "WARNING cxbot source 'web' is unsigned and 0.0.0.0 is reachable from other hosts" in err
     assert f"listening on http://0.0.0.0:{port};" in err
 
 

@@ -72,7 +72,7 @@ def test_counts_equal_raw_counts_over_whole_and_partial_days(db: Database) -> No
     for n in range(300):
         label = rnd.choice(["negative", "neutral", "positive"])
         created = start + timedelta(minutes=rnd.randint(0, 20 * 1440))
-        topics = rnd.choice(['[]', '["billing"]', '["billing", "login"]'])
+        topics = rnd.choice(["[]", '["billing"]', '["billing", "login"]'])
         add(db, created, n, intent=rnd.choice(INTENTS), sentiment_label=label, topics=topics,
             sentiment=-0.5 if label == "negative" else 0.2, rating=rnd.randint(1, 5))  # fmt: skip
     windows = [

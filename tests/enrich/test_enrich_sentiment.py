@@ -31,6 +31,7 @@ def enrich_text(enricher: Enricher) -> Any:
 
     return run
 
+
 # Complaints a CX team must see, written without a single emotional word.
 PLAIN_COMPLAINTS = [
     "My package never arrived.",

@@ -91,7 +91,7 @@ class _Replies:
             status=201,
         )  # fmt: skip
 
-    async def _play(self, request: web.Request) -> web.Response:
+    async def _play_reply(self, request: web.Request) -> web.Response:
         if (failed := await self._record(request)) is not None:
             return failed
         text = self.replies[-1].body["replyText"]
@@ -99,14 +99,14 @@ class _Replies:
             {"result": {"replyText": text, "lastEdited": {"seconds": "1764000000", "nanos": 0}}}
         )
 
-    async def _business(self, request: web.Request) -> web.Response:
+    async def _business_reply(self, request: web.Request) -> web.Response:
         if (failed := await self._record(request)) is not None:
             return failed
         return web.json_response(
             {"comment": self.replies[-1].body["comment"], "updateTime": "2026-12-01T10:00:00Z"}
         )
 
-    async def _token(self, request: web.Request) -> web.Response:
+    async def _reply_token(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.token_forms.append({**form, "authorization": request.headers.get("Authorization", "")})
         self.tokens_issued += 1
@@ -118,14 +118,14 @@ class _Replies:
         app.router.add_put("/api/v2/tickets/{ticket}.json", self._zendesk)
         app.router.add_post("/conversations/{conversation}/reply", self._intercom)
         app.router.add_post("/v2/conversations/{conversation}/reply", self._helpscout)
-        app.router.add_post("/v2/oauth2/token", self._token)
+        app.router.add_post("/v2/oauth2/token", self._reply_token)
         app.router.add_post("/v1/private/reviews/{review}/reply", self._trustpilot)
         app.router.add_post(
-            "/v1/oauth/oauth-business-users-for-applications/accesstoken", self._token
+            "/v1/oauth/oauth-business-users-for-applications/accesstoken", self._reply_token
         )
         app.router.add_post("/v1/customerReviewResponses", self._app_store)
         app.router.add_post(
-            "/androidpublisher/v3/applications/{package}/reviews/{review}:reply", self._play
+            "/androidpublisher/v3/applications/{package}/reviews/{review}:reply", self._play_reply
         )
         app.router.add_put(
             "/v4/accounts/{account}/locations/{location}/reviews/{review}/reply", self._business
@@ -175,4 +175,4 @@ class ReplyingGoogle(_Replies, FakeGoogle):
     async def _checked_play(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return self._denied()
-        return await self._play(request)
+        return await self._play_reply(request)

@@ -86,8 +86,13 @@ async def test_a_button_whose_value_is_no_signal_id_is_acked_and_refused(
         "message": {"ts": "1.1", "text": "alert"},
         "response_url": fake_slack.response_url("click"),
         "actions": [
-            {"type": "button", "action_id": "cx_ack", "block_id": "b", "value": value,
-             "action_ts": "1.0"}  # fmt: skip
+            {
+                "type": "button",
+                "action_id": "cx_ack",
+                "block_id": "b",
+                "value": value,
+                "action_ts": "1.0",
+            }  # fmt: skip
         ],
     }
     body = "payload=" + urllib.parse.quote(json.dumps(payload))

@@ -48,9 +48,7 @@ def test_owing_twice_writes_one_row(db: Database) -> None:
 
 
 def test_owed_rows_are_pending_or_sending_in_id_order(db: Database) -> None:
-    ids = [
-        rows.owe(db, kind="spike", dedup_key=f"k{i}", channel="#cx", now=NOW) for i in range(4)
-    ]
+    ids = [rows.owe(db, kind="spike", dedup_key=f"k{i}", channel="#cx", now=NOW) for i in range(4)]
     assert None not in ids
     rows.mark(db, ids[1], status="sent", sent_at="T")
     rows.mark(db, ids[2], status="sending")
@@ -70,7 +68,10 @@ def test_a_digest_outcome_is_copied_by_the_trigger(db: Database) -> None:
     assert oid is not None
     status = "SELECT channel, status, sent_at FROM digests ORDER BY channel"
     rows.mark(db, oid, status="sending")
-    assert db.execute(status).fetchall() == [("#other", "queued", None), ("#weekly", "queued", None)]
+    assert db.execute(status).fetchall() == [
+        ("#other", "queued", None),
+        ("#weekly", "queued", None),
+    ]
     rows.mark(db, oid, status="sent", sent_at="T1")
     assert db.execute(status).fetchall() == [("#other", "queued", None), ("#weekly", "sent", "T1")]
 

@@ -99,7 +99,9 @@ async def test_three_replicas_sigkilled_mid_load_lose_and_duplicate_nothing(
     assert sorted(acked) == list(range(N))
     assert query("SELECT count(*), count(DISTINCT external_id) FROM signals") == [(N, N)]
     assert query("SELECT count(*) FROM signals WHERE enriched_at IS NULL") == [(0,)]
-    assert query("SELECT kind, status, count(*) FROM outbox GROUP BY 1, 2") == [("alert", "sent", N)]
+    assert query("SELECT kind, status, count(*) FROM outbox GROUP BY 1, 2") == [
+        ("alert", "sent", N)
+    ]
     # Enriched once: each customer's profile counts each of its signals once.
     assert query("SELECT sum(signal_count) FROM customers") == [(N,)]
     assert query("SELECT sum(n) FROM daily_rollup WHERE topic = ''") == [(N,)]

@@ -66,7 +66,9 @@ def fill(tmp_path: Path, n: int) -> Path:
     )
     lines = tmp_path / "signals.jsonl"
     lines.write_text("\n".join(json.dumps(s) for s in signals(n)) + "\n", encoding="utf-8")
-    done = CliRunner().invoke(main, ["ingest", str(lines), "--source", "web", "--config", str(config)])
+    done = CliRunner().invoke(
+        main, ["ingest", str(lines), "--source", "web", "--config", str(config)]
+    )
     assert done.exit_code == 0, done.output
     return config
 
@@ -76,7 +78,9 @@ async def answers(config: Path, env: dict[str, str]) -> list[str]:
     store = Store(writer_for(settings.db_path, settings.file.database, settings.tz))
     store.open()
     try:
-        return [(await answer(settings, store, q, None, NOW, terminal=True)).plain for q in QUESTIONS]
+        return [
+            (await answer(settings, store, q, None, NOW, terminal=True)).plain for q in QUESTIONS
+        ]
     finally:
         store.close()
 
@@ -121,7 +125,12 @@ def test_copy_refuses_a_target_holding_other_data(tmp_path: Path, pg_databases: 
     other = tmp_path / "other"
     other.mkdir()
     other_config = fill(other, 30)  # a different database with more signals, copied first
-    assert CliRunner().invoke(main, ["db", "copy", "--to", url, "--config", str(other_config)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["db", "copy", "--to", url, "--config", str(other_config)])
+        .exit_code
+        == 0
+    )
     done = CliRunner().invoke(main, ["db", "copy", "--to", url, "--config", str(config)])
     assert done.exit_code == 1
     assert "row counts differ" in done.output
