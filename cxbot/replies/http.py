@@ -112,8 +112,10 @@ class ReplyHttp:
                     status, body = resp.status, await resp.read()
                     headers = dict(resp.headers)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                # The provider may have taken it: the retry may post it twice (documented).
-                raise RetryLater(f"{type(exc).__name__}: {esc(exc, 150)}", ambiguous=True) from None
+                # Past the connection the provider may have taken it: a retry may post it twice.
+                maybe_taken = not isinstance(exc, aiohttp.ClientConnectorError)
+                reason = f"{type(exc).__name__}: {esc(exc, 150)}"
+                raise RetryLater(reason, ambiguous=maybe_taken) from None
             log.info(
                 "reply source=%s %s status=%d bytes=%d %.0fms",
                 esc(source.name), client.name, status, len(body),

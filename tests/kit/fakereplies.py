@@ -128,7 +128,7 @@ class _Replies:
             "/androidpublisher/v3/applications/{package}/reviews/{review}:reply", self._play_reply
         )
         app.router.add_put(
-            "/v4/accounts/{account}/locations/{location}/reviews/{review}/reply", self._business
+            "/v4/accounts/{account}/locations/{location}/reviews/{review}/reply", self._business_reply
         )
 
 
@@ -139,6 +139,7 @@ class FakeReplyAPI(_Replies, _Fake):
 
     def routes(self, app: web.Application) -> None:
         self.reply_routes(app)
+        app.router.add_post("/token", self._reply_token)  # Google's, unchecked here
 
 
 class ReplyingAppStore(_Replies, FakeAppStoreConnect):
