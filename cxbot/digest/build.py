@@ -170,6 +170,8 @@ class Loop:
     acknowledged: int = 0  # by the time the digest is built (any button counts as a first answer)
     resolved: int = 0
     median_ack_seconds: float | None = None
+    replied: int = 0  # a reply sent to the customer from Slack (cxbot/replies/)
+    median_reply_seconds: float | None = None  # first alert → first reply sent
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from cxbot.enrich.intent import INTENTS
 from cxbot.metrics import Counts, total
 from cxbot.models import SignalRow, iso_utc
 from cxbot.periods import day_start, local_date
+from cxbot.replies.figures import reply_figures
+from cxbot.replies.records import alerted_with_first_reply
 from cxbot.slack.fmt import Answer
 from cxbot.store.engine import is_pg
 from cxbot.store.reads import known_topics, signal_rows
@@ -165,7 +167,11 @@ def closed_loop(
             waits.append(max(0.0, wait.total_seconds()))
         if resolved_at is not None and resolved_at <= cutoff:
             resolved += 1
-    return Loop(len(rows), acked, resolved, median(waits))
+    where_s, params_s = _scope_sql(scope, "s.")
+    replies = reply_figures(
+        alerted_with_first_reply(db, iso_utc(start), iso_utc(end), where_s, params_s), as_of
+    )
+    return Loop(len(rows), acked, resolved, median(waits), replies.replied, replies.median_seconds)
 
 
 def intent_counts(db: Database, start: datetime, end: datetime, scope: Scope) -> dict[str, int]:

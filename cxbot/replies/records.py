@@ -204,3 +204,20 @@ def first_replies(db: Database, signal_ids: Sequence[int]) -> dict[int, str]:
         ).fetchall():
             out[int(sid)] = str(sent)
     return out
+
+
+def alerted_with_first_reply(
+    db: Database, start: str, end: str, where: str, params: Sequence[Any]
+) -> list[tuple[str, str | None]]:
+    """Signals first alerted in [start, end) (and matching `where` on `s.`): when they were
+    first alerted and when a reply was first sent to the customer (None: not yet)."""
+    found = db.execute(
+        "SELECT min(o.created_at),"
+        " (SELECT min(r.sent_at) FROM replies r WHERE r.signal_id = s.id AND r.status = 'sent')"
+        " FROM outbox o JOIN signals s ON s.id = o.signal_id WHERE o.kind = 'alert'"
+        " AND o.signal_id IN (SELECT signal_id FROM outbox WHERE kind = 'alert'"
+        f" AND created_at >= ? AND created_at < ?) AND {where}"
+        " GROUP BY s.id HAVING min(o.created_at) >= ?",
+        [start, end, *params, start],
+    ).fetchall()
+    return [(str(a), None if r is None else str(r)) for a, r in found]
