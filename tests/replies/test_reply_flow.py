@@ -5,13 +5,17 @@ reply row is `sent` with Zendesk's comment id and the alert message says "Replie
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from cxbot.replies.figures import reply_figures
+from cxbot.replies.records import alerted_with_first_reply
 from tests.kit.fakereplies import FakeReplyAPI
 from tests.kit.fakereviews import Failure
 from tests.kit.fakeslack import FakeSlack, Json
@@ -86,6 +90,15 @@ async def test_reply_from_slack_sends_one_public_comment_and_updates_the_alert(
         assert json.loads(view["private_metadata"])["draft"] == draft_key
 
         await fake_slack.wait_for(lambda: replied_line(fake_slack.message("C0001", message["ts"])))
+
+        # The closed-loop figures read it back on this engine (digest and /cx summary).
+        def loop() -> Any:
+            found = alerted_with_first_reply(engine.connect(), "2000", "2100", "1 = 1", [])
+            return reply_figures(found, datetime.now(UTC))
+
+        figures = await asyncio.to_thread(loop)
+        assert (figures.alerted, figures.replied, figures.share) == (1, 1, 1.0)
+        assert figures.median_seconds is not None and figures.median_seconds < 60
 
         # A second Send of the same draft (a double submit) sends nothing more.
         assert await send(server, view, text) == (200, None)
