@@ -74,7 +74,8 @@ PLAIN_INPUT_MAX = 3000
 class _Checker:
     """Collects errors in Slack's style: "message [json-pointer:/blocks/0/text/text]"."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, modal: bool = False) -> None:
+        self.modal = modal  # input blocks are for modals only; a message with one is refused
         self.errors: list[str] = []
         self.action_ids: set[str] = set()
         self.block_ids: set[str] = set()
@@ -139,7 +140,7 @@ class _Checker:
 
     def block(self, block: Any, path: str) -> None:
         kind = block.get("type") if isinstance(block, dict) else None
-        if kind not in _BLOCK_KEYS:
+        if kind not in _BLOCK_KEYS or (kind == "input" and not self.modal):
             self.error(path + "/type", f"unknown block type {kind!r}")
             return
         if extra := set(block) - _BLOCK_KEYS[kind] - {"type", "block_id"}:
@@ -213,7 +214,7 @@ def validate_message(payload: Mapping[str, Any]) -> list[str]:
 def validate_view(view: Any) -> list[str]:
     """What Slack would reject in a modal view (views.open): type, title, submit, close,
     callback_id, private_metadata and its blocks."""
-    check = _Checker()
+    check = _Checker(modal=True)
     if not isinstance(view, dict):
         return ["view must be a JSON object [json-pointer:/view]"]
     if view.get("type") != "modal":
