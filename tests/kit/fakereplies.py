@@ -128,7 +128,8 @@ class _Replies:
             "/androidpublisher/v3/applications/{package}/reviews/{review}:reply", self._play_reply
         )
         app.router.add_put(
-            "/v4/accounts/{account}/locations/{location}/reviews/{review}/reply", self._business_reply
+            "/v4/accounts/{account}/locations/{location}/reviews/{review}/reply",
+            self._business_reply,
         )
 
 
