@@ -101,7 +101,18 @@ class ReplyDelivery:
         if reply is None or reply["status"] != "pending":
             await self.store.write(partial(mark, outbox_id=row["id"], status="failed"))
             return
-        await self._not_sent(row, reply, "error", reason, time.perf_counter())
+        await self.store.write(
+            partial(
+                records.give_up,
+                reply_id=int(reply["id"]),
+                error=reason,
+                note=not_sent_note(str(reply["author"]), reason),
+                outbox_id=row["id"],
+                now=self.clock(),
+            )
+        )
+        log.warning("reply id=%d signal=%d gave up: %s", reply["id"], reply["signal_id"],
+                    esc(reason, 200))  # fmt: skip
 
     async def _not_sent(
         self, row: dict[str, Any], reply: dict[str, Any], status: str, why: str, started: float

@@ -141,7 +141,14 @@ def mark_sent(
 
 
 def mark_not_sent(
-    db: Database, reply_id: int, status: str, error: str, note: str, outbox_id: int, now: datetime
+    db: Database,
+    reply_id: int,
+    status: str,
+    error: str,
+    note: str,
+    outbox_id: int,
+    now: datetime,
+    outbox_status: str = "sent",
 ) -> list[int]:
     """`error` or `outdated`: the reason kept, the outbox row done (nothing is resent), and the
     sender told in the alert's thread. Returns the note rows owed."""
@@ -149,7 +156,9 @@ def mark_not_sent(
     db.execute(
         "UPDATE replies SET status = ?, error = ? WHERE id = ?", [status, error[:500], reply_id]
     )
-    outbox.mark(db, outbox_id, status="sent", sent_at=iso_utc(now), last_error=error[:500])
+    # The outbox row is settled either way ("sent": the provider answered; "failed": it never
+    # did by the send timeout), so it is never tried again.
+    outbox.mark(db, outbox_id, status=outbox_status, sent_at=iso_utc(now), last_error=error[:500])
     row = reply_row(db, reply_id)
     if row is None:
         return []
@@ -160,7 +169,7 @@ def give_up(
     db: Database, reply_id: int, error: str, note: str, outbox_id: int, now: datetime
 ) -> list[int]:
     """The outbox stopped retrying (its send timeout): the reply is an error, the sender told."""
-    return mark_not_sent(db, reply_id, "error", error, note, outbox_id, now)
+    return mark_not_sent(db, reply_id, "error", error, note, outbox_id, now, "failed")
 
 
 def last_reply(db: Database, signal_id: int) -> tuple[str, str] | None:

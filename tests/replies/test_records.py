@@ -109,3 +109,30 @@ async def test_a_ticket_changed_after_send_is_outdated_and_said_in_the_thread(
 
 
 pytestmark = pytest.mark.usefixtures("blockbuster")
+
+
+async def test_a_reply_still_failing_at_the_send_timeout_is_an_error(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from cxbot.outbox.worker import OutboxWorker
+
+    store = Store(engine.writer())
+    await asyncio.to_thread(store.open)
+    try:
+        sid = await store.write(lambda db: add_signal(db, "c1", "Parcel lost"))
+        reply_id = await store.write(lambda db: records.record_draft(db, draft(sid, None), NOW))
+        source = ReplySource("zd", zendesk.CLIENT, {"api_email": "a", "api_token": "t",
+                                                    "api_url": "http://127.0.0.1:9"})  # fmt: skip
+        later = NOW + timedelta(hours=2)
+        handler = ReplyDelivery(store, {"zd": source}, Unused(), clock=lambda: later)
+        worker = OutboxWorker(store, sink=None, timeout_seconds=3600, clock=lambda: later,  # type: ignore[arg-type]
+                              handlers={"reply": handler})  # fmt: skip
+        await worker.deliver_due()
+        reply = await store.read(lambda db: records.reply_row(db, reply_id))
+        assert reply is not None and reply["status"] == "error"
+        assert reply["error"].startswith("gave up after 1:00:00")
+        kinds = await store.read(lambda db: [tuple(r) for r in db.execute(
+            "SELECT kind, status FROM outbox ORDER BY id").fetchall()])  # fmt: skip
+        assert kinds == [("reply", "failed")]  # no alert message: no thread to tell
+    finally:
+        await asyncio.to_thread(store.close)
