@@ -32,8 +32,12 @@ from cxbot.listener.logsafe import quiet_malformed_requests
 from cxbot.listener.middleware import error_middleware, expect_continue, healthz
 from cxbot.listener.slack import build_bolt, events_route
 from cxbot.listener.webhooks import handshake, receive
+from cxbot.outbox.messages import build_message
 from cxbot.outbox.worker import OutboxWorker
 from cxbot.poll.schedule import poll_scheduler_ctx
+from cxbot.replies.clients import can_reply, reply_sources
+from cxbot.replies.deliver import ReplyDelivery
+from cxbot.replies.http import ReplyHttp
 from cxbot.slack.sinks import Sink, sink_for, slack_client
 from cxbot.store.writer import Store, writer_for
 
@@ -72,11 +76,15 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     sink: Sink = sink_for(settings.slack_bot_token, settings.slack_api_url)
     slack = settings.file.slack
+    # Replies to customers go out through the outbox too (kind `reply`, cxbot/replies/).
+    replying, reply_http = reply_sources(settings), ReplyHttp()
     outbox = OutboxWorker(
         app[STORE],
         sink,
         timeout_seconds=slack.send_timeout_seconds,
         pace_seconds=slack.pace_seconds,
+        render=partial(build_message, can_reply=partial(can_reply, replying)),
+        handlers={"reply": ReplyDelivery(app[STORE], replying, reply_http)},
     )
     app[OUTBOX] = outbox
     # Starting the scorer's process pool writes to pipes and forks: off the event loop.
@@ -97,6 +105,7 @@ async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
     # Waits for the scorer process (or thread) to stop: off the event loop.
     await asyncio.get_running_loop().run_in_executor(None, enrichment.close)
     await sink.close()
+    await reply_http.close()
 
 
 async def slack_not_configured(request: web.Request) -> web.Response:

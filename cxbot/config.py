@@ -33,6 +33,7 @@ from cxbot.digest.config import (
 from cxbot.enrich.settings import EnrichSettings
 from cxbot.errors import ConfigError
 from cxbot.poll.config import PollSource, poll_type_names, resolve_poll
+from cxbot.replies.options import split_reply_options
 from cxbot.sources import get_provider, option_problems, provider_names
 from cxbot.sources.base import Credentials
 
@@ -306,7 +307,9 @@ def _resolve_source(
             if not env.get(var) and src.verify:
                 raise ConfigError(f"{where}.{key}: environment variable {var} is not set")
             options[key.removesuffix("_env")] = env.get(var)
-    problems = option_problems(src.type, src.options())
+    # Reply keys (cxbot/replies/options.py) are checked apart from the adapter's own.
+    rest, problems = split_reply_options(src.type, src.options())
+    problems = option_problems(src.type, rest) + problems
     if problems:
         raise ConfigError("\n".join(f"{where}: {p}" for p in problems))
     secret = _secret(env, src.secret_env)

@@ -27,12 +27,16 @@ DATA_ACCESS = {
     "cxbot.digest.records",
     "cxbot.poll.records",
     "cxbot.privacy.records",
+    "cxbot.replies.records",
 }
 # Modules that are plain functions over plain data.
 PURE = ("cxbot.sources", "cxbot.enrich.analysers", "cxbot.alerts.rules", "cxbot.alerts.sla",
         "cxbot.metrics",
         "cxbot.periods", "cxbot.slack.blocks", "cxbot.slack.fmt", "cxbot.slack.text",
-        "cxbot.models")  # fmt: skip
+        "cxbot.models", "cxbot.slack.reply_view", "cxbot.replies.base", "cxbot.replies.options",
+        "cxbot.replies.zendesk", "cxbot.replies.intercom", "cxbot.replies.helpscout",
+        "cxbot.replies.trustpilot", "cxbot.replies.app_store", "cxbot.replies.google_play",
+        "cxbot.replies.google_business")  # fmt: skip
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b",
                  re.S)  # fmt: skip
 

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cxbot.cx.queries import CustomerProfile, SearchResult, Stats, TopicStats
+from cxbot.digest.render import duration
 from cxbot.metrics import METRICS, is_rising, mean_from_counts, pct_change, signed, sparkline
 from cxbot.models import Filters, SignalRow
 from cxbot.periods import Window, bucket_unit, describe
+from cxbot.replies.figures import ReplyFigures
 from cxbot.slack.fmt import Answer, Fmt, Part, build, local_time, metric_line, mix_line, signal_line
 from cxbot.slack.fmt import title as heading
 
@@ -26,7 +28,13 @@ def _when(window: Window, tz: ZoneInfo, previous: Window | None = None) -> Part:
 
 
 def render_summary(
-    stats: Stats, filters: Filters, tz: ZoneInfo, *, hint: str | None = None, public: bool = False
+    stats: Stats,
+    filters: Filters,
+    tz: ZoneInfo,
+    *,
+    hint: str | None = None,
+    public: bool = False,
+    replies: ReplyFigures | None = None,
 ) -> Answer:
     def parts(f: Fmt) -> list[Part]:
         head = heading(f, "Summary", stats.window.label, filters)
@@ -37,12 +45,21 @@ def render_summary(
             for m in ("volume", "nps", "csat", "ces", "rating", "sentiment")
         ]
         lines.append(mix_line(f, stats.current, stats.before))
+        if replies is not None and replies.alerted:
+            lines.append(_replies_line(f, replies))
         return [
             ("section", head + "\n" + "\n".join(lines)),
             _when(stats.window, tz, stats.previous),
         ]
 
     return build(parts, public)
+
+
+def _replies_line(f: Fmt, r: ReplyFigures) -> str:
+    line = f"{f.b('Replied')} {r.replied:,} of {r.alerted:,} alerted ({100.0 * r.replied / r.alerted:.0f}%)"
+    if r.median_seconds is not None:
+        line += f" · median time to first reply {duration(r.median_seconds)}"
+    return line
 
 
 def render_metric(

@@ -35,7 +35,14 @@ from cxbot.cx.answers import (
 )
 from cxbot.cx.grammar import METRIC_VERBS, USAGE, Command, CommandError, closest, parse_command
 from cxbot.cx.help import render_alerts, render_help, render_muted, render_unmuted
-from cxbot.cx.queries import customer_profile, search, stats, top_negative, topic_stats
+from cxbot.cx.queries import (
+    customer_profile,
+    reply_stats,
+    search,
+    stats,
+    top_negative,
+    topic_stats,
+)
 from cxbot.cx.sla import render_sla, sla_report
 from cxbot.cx.sources import render_sources, source_lines
 from cxbot.dashboard.links import dashboard_answer
@@ -298,7 +305,8 @@ def _dispatch(
         if verb == "summary":
             result = stats(db, window, before, filters)
             hint = _hint(db, filters) if result.current.n == 0 else None
-            return render_summary(result, filters, tz, hint=hint, public=public)
+            replied = reply_stats(db, window, filters, now)
+            return render_summary(result, filters, tz, hint=hint, public=public, replies=replied)
         if verb in METRIC_VERBS:
             result = stats(db, window, before, filters, buckets(window, tz))
             hint = _hint(db, filters) if result.current.n == 0 else None

@@ -16,6 +16,8 @@ from sqlite_utils import Database
 from cxbot.metrics import Counts
 from cxbot.models import Filters, SignalRow, iso_utc
 from cxbot.periods import Window
+from cxbot.replies.figures import ReplyFigures, reply_figures
+from cxbot.replies.records import alerted_with_first_reply
 from cxbot.store.engine import is_pg
 from cxbot.store.reads import SIGNAL_ROW_SQL, known_topics, signal_rows, topic_list
 from cxbot.store.rollup import (
@@ -57,6 +59,13 @@ def stats(
     before = counts[1] if previous is not None else None
     trend = tuple(counts[2 if previous is not None else 1 :])
     return Stats(window, previous, counts[0], before, tuple(buckets), trend)
+
+
+def reply_stats(db: Database, window: Window, filters: Filters, as_of: datetime) -> ReplyFigures:
+    """The window's alerted signals: the share replied to from Slack, the median wait."""
+    where, params = raw_where(filters, "s.", pg=is_pg(db))
+    rows = alerted_with_first_reply(db, iso_utc(window.start), iso_utc(window.end), where, params)
+    return reply_figures(rows, as_of)
 
 
 @dataclass(frozen=True)

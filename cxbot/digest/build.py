@@ -177,6 +177,8 @@ class Loop:
     resolve_sla: int = 0
     resolve_in_sla: int = 0
     regressions: int = 0  # resolved alerts reopened in the week (a customer wrote again)
+    replied: int = 0  # a reply sent to the customer from Slack (cxbot/replies/)
+    median_reply_seconds: float | None = None  # first alert → first reply sent
 
 
 @dataclass(frozen=True)

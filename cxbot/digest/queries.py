@@ -38,6 +38,8 @@ from cxbot.enrich.intent import INTENTS
 from cxbot.metrics import Counts, total
 from cxbot.models import SignalRow, iso_utc
 from cxbot.periods import day_start, local_date
+from cxbot.replies.figures import reply_figures
+from cxbot.replies.records import alerted_with_first_reply
 from cxbot.slack.fmt import Answer
 from cxbot.store.engine import is_pg
 from cxbot.store.reads import known_topics, signal_rows
@@ -198,6 +200,9 @@ def closed_loop(
         f" AND s.regressed_at >= ? AND s.regressed_at < ? AND {where}",
         [iso_utc(start), iso_utc(end), *params],
     ).fetchone()[0]
+    replies = reply_figures(
+        alerted_with_first_reply(db, iso_utc(start), iso_utc(end), where, params), as_of
+    )
     return Loop(
         len(first),
         len(acks),
@@ -205,6 +210,8 @@ def closed_loop(
         median(acks),
         median(fixes),
         regressions=int(regressions),
+        replied=replies.replied,
+        median_reply_seconds=replies.median_seconds,
         **loop,
     )
 

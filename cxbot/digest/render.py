@@ -197,6 +197,11 @@ def _loop(f: Fmt, d: Digest) -> str:
     line = f"Alerts raised {loop.raised:,} · acknowledged {acked} · resolved {loop.resolved:,}"
     if loop.median_ack_seconds is not None:
         line += f" · median time to acknowledge {duration(loop.median_ack_seconds)}"
+    if loop.replied:
+        share = f"{loop.replied:,} ({100.0 * loop.replied / loop.raised:.0f}%)"
+        line += f" · replied to the customer {share}"
+        if loop.median_reply_seconds is not None:
+            line += f" · median time to first reply {duration(loop.median_reply_seconds)}"
     more = []
     if loop.median_resolve_seconds is not None:
         more.append(f"median time to resolve {duration(loop.median_resolve_seconds)}")

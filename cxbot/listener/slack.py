@@ -23,8 +23,10 @@ from cxbot.config import Settings
 from cxbot.errors import BadRequest, Unauthorized
 from cxbot.listener.bodies import UPLOADS, read_body
 from cxbot.listener.logsafe import OneLine, esc
-from cxbot.listener.slack_actions import register_actions
+from cxbot.listener.slack_actions import register_actions, signal_id_of
+from cxbot.listener.slack_replies import register as register_replies
 from cxbot.models import storable_text
+from cxbot.replies.clients import reply_sources
 from cxbot.sources.signing import hmac_digest, signature_matches
 
 log = logging.getLogger("cxbot.slack")
@@ -92,6 +94,7 @@ def build_bolt(
         return None
 
     register_actions(bolt, store, poke_outbox)  # the alert message's buttons and menus
+    register_replies(bolt, store, poke_outbox, reply_sources(settings), signal_id_of)
 
     if on_command is not None:
         handler = on_command

@@ -4,11 +4,13 @@ status). The reads are `rows.py`'s; the rendering is `cxbot.slack.blocks`' pure 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlite_utils import Database
 
 from cxbot.outbox import rows as outbox
+from cxbot.replies.records import last_reply
 from cxbot.slack.blocks import (
     AlertView,
     alert_message,
@@ -22,7 +24,16 @@ from cxbot.slack.blocks import (
 ROLLUP_LINKS = 10
 
 
-def alert_view(db: Database, signal_id: int, rules: list[str]) -> AlertView:
+CanReply = Callable[[Mapping[str, Any]], bool]
+
+
+def _never(signal: Mapping[str, Any]) -> bool:
+    return False
+
+
+def alert_view(
+    db: Database, signal_id: int, rules: list[str], can_reply: CanReply = _never
+) -> AlertView:
     signal, name, earlier = outbox.signal_for_message(db, signal_id)
     return AlertView(
         signal=signal,
@@ -30,21 +41,28 @@ def alert_view(db: Database, signal_id: int, rules: list[str]) -> AlertView:
         customer_name=name,
         earlier_signals=earlier,
         source_label=str(signal["source"]),
+        can_reply=can_reply(signal),
+        replied=last_reply(db, signal_id),
     )
 
 
-def build_message(db: Database, row: dict[str, Any]) -> dict[str, Any]:
+def build_message(
+    db: Database, row: dict[str, Any], can_reply: CanReply = _never
+) -> dict[str, Any]:
+    """`can_reply`: whether a signal gets a Reply button (cxbot/replies/clients.can_reply
+    with the configured sources; never, where nothing can be sent, as on the console)."""
     kind = row["kind"]
     payload = json.loads(row["payload"] or "{}")
     if kind == "alert":
-        return alert_message(alert_view(db, row["signal_id"], json.loads(row["rules"])))
+        rules = json.loads(row["rules"])
+        return alert_message(alert_view(db, row["signal_id"], rules, can_reply))
     if kind == "redaction":
         if payload.get("digest"):  # the digest as it reads now, its erased quotes replaced
             return dict(outbox.payload_of(db, payload["alert_id"]).get("message") or {})
         return redacted_message()
     if kind == "update":
         signal_id, rules = outbox.alert_of(db, payload["alert_id"])
-        return alert_message(alert_view(db, signal_id, rules))
+        return alert_message(alert_view(db, signal_id, rules, can_reply))
     if kind == "rollup":
         held = outbox.held_signals(db, row["id"])
         links = [(t or x or "", u) for t, x, u in held[:ROLLUP_LINKS]]

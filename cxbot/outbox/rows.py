@@ -8,7 +8,9 @@ the row (migration m004), so delivery never calls back into digest code.
 kinds: alert, rollup (the held-alerts summary of a throttled window), spike, update (a
 chat.update of an alert message), redaction (a chat.update of a posted message to a neutral
 text, after an erasure), digest, note (a thread reply under an alert message, or a plain post
-when `thread_of` is NULL: payload {"text": mrkdwn}). status: pending, sending, sent, failed, held, dropped (owed
+when `thread_of` is NULL: payload {"text": mrkdwn}), reply (a reply
+to the customer through the provider's API, delivered by cxbot/replies/deliver.py; its
+`channel` is `reply:SOURCE`, a lane of its own that never holds back a Slack channel). status: pending, sending, sent, failed, held, dropped (owed
 no more: its signal was erased or expired).
 """
 
@@ -46,6 +48,15 @@ def update_key(alert_id: int, version: int) -> str:
 
 def note_key(key: str, alert_id: int) -> str:
     return f"note:{key}:{alert_id}"
+
+
+def reply_key(draft_key: str) -> str:
+    """One delivery per reply draft: a second *Send* of the same modal finds this key."""
+    return f"reply:{draft_key}"
+
+
+def reply_update_key(alert_id: int, reply_id: int) -> str:
+    return f"update:{alert_id}:reply:{reply_id}"
 
 
 def poll_failing_key(source: str, since: str) -> str:

@@ -7,6 +7,8 @@ in the channel (each message carries its outbox id as metadata) and only posts i
 Order is kept per channel: a row waiting for a retry holds back the later rows of its channel.
 Pace is one message per second per channel (Slack's posting limit); 429 Retry-After is obeyed;
 network errors and 5xx back off exponentially; after `send_timeout_seconds` a row is failed.
+Kinds that are not Slack messages (`reply`: the provider's API) go to their handler, which
+settles the row itself and raises `RetryLater` to be retried like a post.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
@@ -34,6 +36,13 @@ from cxbot.store.leases import SHARED_POLL_SECONDS, leases_of
 log = logging.getLogger("cxbot.outbox")
 
 MAX_BACKOFF = 60.0
+
+
+class KindHandler(Protocol):
+    """Delivers an outbox kind that is not a Slack message; marks the row itself."""
+
+    async def deliver(self, row: dict[str, Any]) -> None: ...
+    async def give_up(self, row: dict[str, Any], reason: str) -> None: ...
 
 
 def parse_iso(value: str) -> datetime:
@@ -74,8 +83,10 @@ class OutboxWorker:
         pace_seconds: float = 1.0,
         render: Callable[[Database, dict[str, Any]], Any] = build_message,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        handlers: Mapping[str, KindHandler] | None = None,
     ) -> None:
         self.store = store
+        self.handlers = dict(handlers or {})
         self.sink = sink
         self.timeout = timedelta(seconds=timeout_seconds)
         self.pace = pace_seconds
@@ -179,7 +190,11 @@ class OutboxWorker:
         started = time.perf_counter()
         now = self.clock()
         oid = row["id"]
+        handler = self.handlers.get(row["kind"])
         if now - parse_iso(row["created_at"]) > self.timeout and row["kind"] != "rollup":
+            if handler is not None:
+                await handler.give_up(row, f"gave up after {self.timeout}: {row['last_error']}")
+                return True
             await self.store.write(
                 partial(
                     mark,
@@ -193,6 +208,10 @@ class OutboxWorker:
             )
             return True
         try:
+            if handler is not None:
+                await handler.deliver(row)
+                self.delivered += 1
+                return True
             message, thread_ts, target = await self.store.read(partial(self._prepare, row=row))
             if row["kind"] in EDITS:
                 if target is None:  # the alert is not posted yet; it will be posted as it is now

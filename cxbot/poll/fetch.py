@@ -110,6 +110,11 @@ class Fetcher:
             self._tokens[source.name] = held
         return held[0]
 
+    async def exchange(self, req: TokenRequest) -> tuple[str, float]:
+        """A token from an OAuth endpoint for a caller outside the poll (the reply clients,
+        cxbot/replies/http.py): the same exchange, so the same errors."""
+        return await self._exchange(req, self.clock())
+
     async def _exchange(self, req: TokenRequest, now: float) -> tuple[str, float]:
         """An OAuth token endpoint's answer: the access token and when it expires."""
         try:

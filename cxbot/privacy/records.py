@@ -27,6 +27,7 @@ from cxbot.enrich.identity import normalise_email, normalise_handle
 from cxbot.models import Filters, iso_utc
 from cxbot.outbox import rows as outbox
 from cxbot.periods import Window
+from cxbot.replies.records import forget_replies
 from cxbot.store.engine import is_pg
 from cxbot.store.rollup import raw_where
 
@@ -156,6 +157,7 @@ def erase(db: Database, who: str, now: datetime, actor: str) -> Erased:
         dropped, redactions = outbox.forget_signals(db, signals, now, redact=True)
         digests, edits = forget_quotes(db, signals, now)
         redactions += edits
+        forget_replies(db, signals)  # the team's replies to them keep no text
         events: set[int] = set()
         for chunk, marks in _chunks(signals):
             sql = f"SELECT event_id FROM signals WHERE id IN ({marks}) AND event_id IS NOT NULL"
@@ -255,6 +257,7 @@ def prune_signals(db: Database, before: datetime, now: datetime, limit: int = CH
     if not ids:
         return 0
     outbox.forget_signals(db, ids, now, redact=False)
+    forget_replies(db, ids)
     for chunk, marks in _chunks(ids):
         db.execute(f"DELETE FROM signal_edits WHERE signal_id IN ({marks})", chunk)
         db.execute(f"DELETE FROM sla_breaches WHERE signal_id IN ({marks})", chunk)

@@ -60,6 +60,8 @@ class AlertView:
     customer_name: str | None
     earlier_signals: int
     source_label: str
+    can_reply: bool = False  # its source has a reply client and credentials (issue 17)
+    replied: tuple[str, str] | None = None  # (who, when) of the latest reply sent
 
 
 def _mrkdwn(text: str) -> Block:
@@ -270,6 +272,10 @@ def alert_message(view: AlertView) -> Message:
     blocks.append(_context(*context))
     if status_line:
         blocks.append(_context(status_line))
+    if view.replied:
+        blocks.append(_context(f"Replied by {user(view.replied[0])} · {when(view.replied[1])}"))
+    if view.can_reply:  # answering the customer stays possible in every status
+        buttons = [*buttons, _button("cx_reply", "Reply", str(row.get("id")))]
     if buttons:
         block_id = f"cx_alert:{row.get('id')}"
         blocks.append({"type": "actions", "block_id": block_id, "elements": buttons})

@@ -122,6 +122,8 @@ def _conversation_signal(conversation: dict[str, Any], event: str) -> Signal | N
                 "mailbox_id": id_at(conversation, "mailboxId"),
                 "status": text_at(conversation, "status"),
                 "thread_id": thread_id,
+                # Whom a reply from Slack is addressed to (cxbot/replies/helpscout.py).
+                "customer_id": id_at(person, "id"),
             }
         ),
     )

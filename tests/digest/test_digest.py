@@ -6,6 +6,7 @@ The data set (Europe/Istanbul, UTC+3 all year): week 2026-W47 is Mon 16 Nov 00:0
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -222,6 +223,17 @@ def test_rendered_digest_reads_and_fits_slack(db: Database) -> None:
     assert "<https://apps.example/r/4|open>" in blocks
     assert message["blocks"][0]["type"] == "header"
     assert "<!channel>" not in message["text"]  # the fallback is parsed by Slack too
+
+
+def test_the_closed_loop_line_shows_replies_to_customers(db: Database) -> None:
+    d = digest_for(db)
+    assert "replied to the customer" not in render_plain(d)  # none sent: nothing said
+    loop = dataclasses.replace(d.data.loop, replied=2, median_reply_seconds=1800)
+    replied = dataclasses.replace(d, data=dataclasses.replace(d.data, loop=loop))
+    assert (
+        "resolved 1 · median time to acknowledge 1 h 0 min · replied to the customer 2 (67%)"
+        " · median time to first reply 30 min"
+    ) in render_plain(replied)
 
 
 def test_a_source_with_no_surveys(db: Database) -> None:

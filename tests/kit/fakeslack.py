@@ -65,6 +65,7 @@ _BLOCK_KEYS = {
     "divider": set(),
     "image": {"image_url", "slack_file", "alt_text", "title"},
     "rich_text": {"elements"},
+    "input": {"label", "element", "hint", "optional", "dispatch_action"},
 }
 _TEXT_KEYS = {"plain_text": {"type", "text", "emoji"}, "mrkdwn": {"type", "text", "verbatim"}}
 _ELEMENTS = {
@@ -72,15 +73,22 @@ _ELEMENTS = {
     "static_select", "external_select", "users_select", "conversations_select",
     "channels_select", "multi_static_select", "multi_external_select", "multi_users_select",
     "multi_conversations_select", "multi_channels_select", "timepicker", "workflow_button",
+    "plain_text_input",
 }  # fmt: skip
 # Form-encoded calls carry these as JSON text.
-_JSON_ARGS = ("blocks", "attachments", "metadata", "files")
+_JSON_ARGS = ("blocks", "attachments", "metadata", "files", "view")
+VIEW_TITLE_MAX = 24  # modal title, submit and close texts
+PRIVATE_METADATA_MAX = 3000
+CALLBACK_ID_MAX = 255
+INPUT_LABEL_MAX = 2000
+PLAIN_INPUT_MAX = 3000
 
 
 class _Checker:
     """Collects errors in Slack's style: "message [json-pointer:/blocks/0/text/text]"."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, modal: bool = False) -> None:
+        self.modal = modal  # input blocks are for modals only; a message with one is refused
         self.errors: list[str] = []
         self.action_ids: set[str] = set()
         self.block_ids: set[str] = set()
@@ -132,6 +140,16 @@ class _Checker:
                 self.options(el["options"], path + "/options", (1, OPTIONS_MAX))
         if el["type"] == "overflow":
             self.options(el.get("options"), path + "/options", OVERFLOW_OPTIONS)
+        if el["type"] == "plain_text_input":
+            if extra := set(el) - {"type", "action_id", "initial_value", "multiline",
+                                   "placeholder", "min_length", "max_length",
+                                   "dispatch_action_config", "focus_on_load"}:  # fmt: skip
+                self.error(path, f"unknown fields {sorted(extra)}")
+            limit = el.get("max_length", PLAIN_INPUT_MAX)
+            if not isinstance(limit, int) or not 0 < limit <= PLAIN_INPUT_MAX:
+                self.error(path + "/max_length", f"must be at most {PLAIN_INPUT_MAX}")
+            elif len(str(el.get("initial_value", ""))) > limit:
+                self.error(path + "/initial_value", f"must be at most {limit} characters")
         if el["type"] == "button":
             self.text(el.get("text"), path + "/text", BUTTON_TEXT_MAX, plain=True)
             self.length(el.get("value"), path + "/value", BUTTON_VALUE_MAX, required=False)
@@ -168,7 +186,7 @@ class _Checker:
 
     def block(self, block: Any, path: str) -> None:
         kind = block.get("type") if isinstance(block, dict) else None
-        if kind not in _BLOCK_KEYS:
+        if kind not in _BLOCK_KEYS or (kind == "input" and not self.modal):
             self.error(path + "/type", f"unknown block type {kind!r}")
             return
         if extra := set(block) - _BLOCK_KEYS[kind] - {"type", "block_id"}:
@@ -205,6 +223,9 @@ class _Checker:
             if "slack_file" not in block:
                 self.length(block.get("image_url"), path + "/image_url", URL_MAX)
             self.length(block.get("alt_text"), path + "/alt_text", 2000)
+        elif kind == "input":
+            self.text(block.get("label"), path + "/label", INPUT_LABEL_MAX, plain=True)
+            self.element(block.get("element"), path + "/element")
         elif kind == "rich_text":
             self.elements(block.get("elements"), path + "/elements", 10_000)
 
@@ -233,6 +254,40 @@ def validate_message(payload: Mapping[str, Any]) -> list[str]:
         check.error("/blocks", f"must have at most {BLOCKS_MAX} items")
     for i, block in enumerate(blocks):
         check.block(block, f"/blocks/{i}")
+    return check.errors
+
+
+def validate_view(view: Any) -> list[str]:
+    """What Slack would reject in a modal view (views.open): type, title, submit, close,
+    callback_id, private_metadata and its blocks."""
+    check = _Checker(modal=True)
+    if not isinstance(view, dict):
+        return ["view must be a JSON object [json-pointer:/view]"]
+    if view.get("type") != "modal":
+        check.error("/view/type", "must be modal")
+    check.text(view.get("title"), "/view/title", VIEW_TITLE_MAX, plain=True)
+    for key in ("submit", "close"):
+        if key in view:
+            check.text(view[key], f"/view/{key}", VIEW_TITLE_MAX, plain=True)
+    blocks = view.get("blocks")
+    has_input = isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == "input" for b in blocks
+    )
+    if has_input and "submit" not in view:
+        check.error("/view/submit", "is required when the view has input blocks")
+    check.length(view.get("callback_id"), "/view/callback_id", CALLBACK_ID_MAX, required=False)
+    metadata = view.get("private_metadata")
+    if metadata is not None and (
+        not isinstance(metadata, str) or len(metadata) > PRIVATE_METADATA_MAX
+    ):
+        check.error("/view/private_metadata", f"must be a string of at most {PRIVATE_METADATA_MAX}")
+    if not isinstance(blocks, list) or not blocks:
+        check.error("/view/blocks", "must be a non-empty array")
+        return check.errors
+    if len(blocks) > 100:
+        check.error("/view/blocks", "must have at most 100 items")
+    for i, block in enumerate(blocks):
+        check.block(block, f"/view/blocks/{i}")
     return check.errors
 
 
@@ -285,6 +340,7 @@ class FakeSlack:
         self.responses: list[Json] = []
         self.responses_by_name: dict[str, list[Json]] = {}
         self.uploads: list[Upload] = []
+        self.views: list[Json] = []  # every modal views.open accepted
         self.violations: list[Violation] = []
         self._failures: list[tuple[str, str | None]] = []
         self._last_ts = 0.0
@@ -303,6 +359,7 @@ class FakeSlack:
             "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "views.open": self._views_open,
         }
 
     # -- lifecycle
@@ -545,6 +602,17 @@ class FakeSlack:
         ts = self._next_ts()
         self.ephemerals.append({**args, "channel": channel, "ts": ts})
         return _ok(message_ts=ts)
+
+    def _views_open(self, args: Json) -> Json:
+        if not args.get("trigger_id"):
+            return _error("invalid_trigger_id")
+        view = args.get("view")
+        if errors := validate_view(view):
+            self.violations.append(Violation("views.open", errors, args))
+            return _error("invalid_arguments", response_metadata={"messages": errors})
+        opened = {"id": f"V{len(self.views) + 1:08d}", **view}
+        self.views.append(opened)
+        return _ok(view=opened)
 
     def _conversations_info(self, args: Json) -> Json:
         channel = self._channel_id(args.get("channel"), names=False)

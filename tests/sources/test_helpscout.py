@@ -61,6 +61,7 @@ def test_customer_reply_takes_the_newest_customer_thread() -> None:
                 "mailbox_id": "310044",
                 "status": "active",
                 "thread_id": "7700000003",
+                "customer_id": "55001122",
             },
         )
     ]
