@@ -115,7 +115,11 @@ async def main() -> None:
         cfg.write_text(
             f'[database]\npath = "{tmp}/lat.db"\n[slack]\npace_seconds = {args.pace}\n'
             f'[sources.web]\ntype = "generic"\nsecret_env = "S"\n{rules}'
-            + ("" if args.blas_threads is None else f"[enrich]\nblas_threads = {args.blas_threads}\n")
+            + (
+                ""
+                if args.blas_threads is None
+                else f"[enrich]\nblas_threads = {args.blas_threads}\n"
+            )
         )
         ports = [free_port() for _ in range(args.replicas if args.database_url else 1)]
         env = {
@@ -150,7 +154,9 @@ async def main() -> None:
                             "kind": "review",
                             "rating": 1,
                             "text": f"bench-{n} lane{n % args.channels} "
-                            + (MIXED_TEXTS[n % len(MIXED_TEXTS)] if args.mixed else "never arrived"),
+                            + (
+                                MIXED_TEXTS[n % len(MIXED_TEXTS)] if args.mixed else "never arrived"
+                            ),
                         }
                     ).encode()
                     sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()

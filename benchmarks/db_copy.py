@@ -88,7 +88,9 @@ async def answers(config: Path, env: dict[str, str]) -> tuple[list[str], float]:
     store.open()
     try:
         t0 = time.perf_counter()
-        out = [(await answer(settings, store, q, None, NOW, terminal=True)).plain for q in QUESTIONS]
+        out = [
+            (await answer(settings, store, q, None, NOW, terminal=True)).plain for q in QUESTIONS
+        ]
         return out, time.perf_counter() - t0
     finally:
         store.close()
