@@ -193,8 +193,9 @@ async def test_sources_without_reply_credentials_show_no_reply_button(
     async with serving(settings) as server:
         message = await alerted(server, fake_slack)
         assert reply_button(message) is None
-        assert [e["action_id"] for b in message["blocks"] if b["type"] == "actions"
-                for e in b["elements"]] == ["cx_ack", "cx_assign", "cx_resolve"]  # fmt: skip
+        actions = [e["action_id"] for b in message["blocks"] if b["type"] == "actions"
+                   for e in b["elements"]]  # fmt: skip
+        assert "cx_reply" not in actions and {"cx_ack", "cx_resolve"} <= set(actions)
         # A forged click on a signal of such a source opens nothing.
         assert await click_reply(server, fake_slack, message, 1) == 200
         assert fake_slack.views == []
