@@ -16,8 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from cxbot.alerts.lifecycle import open_clocks
+from cxbot.alerts.sla import Clock, SlaRule
 from cxbot.cx.grammar import Command, parse_command
 from cxbot.cx.queries import stats, topic_stats
+from cxbot.cx.sla import span
 from cxbot.metrics import METRICS, Counts, format_change, is_rising, mix_from_counts, signed
 from cxbot.models import SignalRow
 from cxbot.periods import (
@@ -113,8 +116,27 @@ def _seconds(later: datetime, iso: str) -> float:
     return (later - datetime.fromisoformat(iso.replace("Z", "+00:00"))).total_seconds()
 
 
+def sla_left(clocks: Sequence[Clock], now: datetime) -> dict[int, str]:
+    """Per signal, its most urgent running SLA stage as the feed shows it ("ack: 1h 20m left",
+    "resolve: overdue 2h"), from the clocks `/cx sla` lists."""
+    out: dict[int, str] = {}
+    for c in sorted(clocks, key=lambda c: c.due):
+        if c.signal_id not in out:
+            left = span(c.due - now)
+            out[c.signal_id] = (
+                f"{c.stage}: overdue {left}" if c.breached else f"{c.stage}: {left} left"
+            )
+    return out
+
+
 def dashboard_data(
-    db: Database, cmd: Command, now: datetime, tz: ZoneInfo, *, admin: bool = False
+    db: Database,
+    cmd: Command,
+    now: datetime,
+    tz: ZoneInfo,
+    *,
+    admin: bool = False,
+    slas: Sequence[SlaRule] = (),
 ) -> dict[str, Any]:
     window, before = window_of(cmd, now, tz)
     filters = cmd.filters
@@ -153,12 +175,12 @@ def dashboard_data(
          "share": 100.0 * c.unscored / c.n}
         for k, c in sorted(langs.items(), key=lambda kv: (-kv[1].n, kv[0]))
     ]  # fmt: skip
+    left = sla_left(open_clocks(db, now, slas, tz), now) if slas else {}
     attention = [
         {"alert_id": a.alert_id, "signal": signal_json(a.signal, admin),
          "status": a.signal.status, "assignee": a.assignee, "alerted_at": a.alerted_at,
          "age_s": _seconds(now, a.alerted_at), "slack": slack_link(a.slack_channel, a.slack_ts),
-         # SLA time left: filled once alerts carry an SLA (issue 17's `sla` figure).
-         "sla": None}
+         "sla": left.get(a.signal.id)}
         for a in open_alerts(db, filters)
     ]  # fmt: skip
     return {

@@ -154,7 +154,15 @@ async def dashboard_route(request: web.Request) -> web.StreamResponse:
         return _html(page.message_page("Not a dashboard query", _error(exc), q), 400)
     settings = request.app[SETTINGS]
     data = await _read(
-        request, partial(dashboard_data, cmd=cmd, now=_now(), tz=settings.tz, admin=session.admin)
+        request,
+        partial(
+            dashboard_data,
+            cmd=cmd,
+            now=_now(),
+            tz=settings.tz,
+            admin=session.admin,
+            slas=settings.file.sla,
+        ),
     )
     log.info(
         "dashboard page user=%s q=%s %.0fms",
@@ -188,7 +196,15 @@ async def api_route(request: web.Request) -> web.Response:
         raise BadRequest(exc.message) from None
     settings = request.app[SETTINGS]
     data = await _read(
-        request, partial(dashboard_data, cmd=cmd, now=_now(), tz=settings.tz, admin=session.admin)
+        request,
+        partial(
+            dashboard_data,
+            cmd=cmd,
+            now=_now(),
+            tz=settings.tz,
+            admin=session.admin,
+            slas=settings.file.sla,
+        ),
     )
     if request.query.get("html") == "1":
         data["html"] = page.main_html(data)
